@@ -1,0 +1,154 @@
+"""One typed Settings object: defaults < config file < BLOG_* environment < command line.
+
+Nothing outside this module reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+
+
+@dataclass
+class Settings:
+    """Everything an instance needs to know about its deployment."""
+
+    port: int = 8888
+    host: str = "127.0.0.1"
+    database_url: str = ""
+    redis_urls: list[str] = field(default_factory=list)
+    cookie_secret: str = ""
+    log_dir: str = str(ROOT / "logs")
+    data_dir: str = str(ROOT / "var")
+    media_dir: str = ""
+    debug: bool = False
+    secure_cookies: bool = False
+    xheaders: bool = True
+    executor_workers: int = 8
+    upload_max_bytes: int = 5 * 1024 * 1024
+    session_ttl_seconds: int = 7 * 24 * 3600
+    lease_ttl_ms: int = 10_000
+    instance_id: str = ""
+    shutdown_grace_seconds: float = 10.0
+    log_level: str = "INFO"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def uses_redis(self) -> bool:
+        return bool(self.redis_urls)
+
+
+# BLOG_* variable -> field name (the public interface names a few; the rest follow the pattern)
+_ENV_FIELDS = {f.name: "BLOG_" + f.name.upper() for f in dataclasses.fields(Settings)}
+_ENV_FIELDS["redis_urls"] = "BLOG_REDIS_URL"
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    kind = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        return str(raw).strip().lower() in {"1", "true", "yes", "on"}
+    if kind == "int":
+        return int(raw)
+    if kind == "float":
+        return float(raw)
+    if kind == "list[str]":
+        if isinstance(raw, list):
+            return [str(item) for item in raw]
+        return [part.strip() for part in str(raw).split(",") if part.strip()]
+    return str(raw)
+
+
+def _read_config_file(path: str) -> dict[str, Any]:
+    with open(path, "rb") as handle:
+        data = tomllib.load(handle)
+    known = {f.name for f in dataclasses.fields(Settings)}
+    unknown = set(data) - known
+    if unknown:
+        raise SystemExit(f"{path}: unknown settings {', '.join(sorted(unknown))}")
+    return data
+
+
+def _ensure_cookie_secret(data_dir: str) -> str:
+    """Generate a secret once into ``var/`` so a bare checkout never ships one."""
+    path = Path(data_dir) / "cookie_secret"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+def load_settings(
+    config_file: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Build the Settings: defaults < config file < BLOG_* environment < overrides."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_file = config_file or env.get("BLOG_CONFIG")
+    if config_file:
+        values.update(_read_config_file(config_file))
+    for name, var in _ENV_FIELDS.items():
+        if var in env and env[var] != "":
+            values[name] = env[var]
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = value
+    settings = Settings(**{name: _coerce(name, value) for name, value in values.items()})
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    if not settings.database_url:
+        settings.database_url = f"sqlite:///{Path(settings.data_dir) / 'blog.sqlite3'}"
+    if not settings.media_dir:
+        settings.media_dir = str(Path(settings.data_dir) / "media")
+    if not settings.cookie_secret:
+        settings.cookie_secret = _ensure_cookie_secret(settings.data_dir)
+    if not settings.instance_id:
+        settings.instance_id = f"{os.uname().nodename}:{settings.port}"
+    return settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``main.py``: options may stand before or after the command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help="TOML settings file")
+    common.add_argument("--port", type=int, default=argparse.SUPPRESS)
+    common.add_argument("--host", default=argparse.SUPPRESS)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(prog="main.py", description="Inkwell blog", parents=[common])
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="serve HTTP (default)", parents=[common])
+    sub.add_parser("upgradedb", help="apply database migrations", parents=[common])
+    admin = sub.add_parser(
+        "createadmin", help="create or reset the administrator", parents=[common]
+    )
+    admin.add_argument("--username", required=True)
+    admin.add_argument("--password", help="read from stdin or prompted when omitted")
+    admin.add_argument("--display-name")
+    admin.add_argument("--email")
+    sub.add_parser("demo", help="migrate and load the sample site", parents=[common])
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Settings for a parsed command line."""
+    return load_settings(
+        config_file=getattr(args, "config", None),
+        overrides={name: getattr(args, name, None) for name in ("port", "host", "debug")},
+    )

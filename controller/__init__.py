@@ -1,0 +1,1 @@
+"""Tornado handlers, thin: parse input, await a service, render."""

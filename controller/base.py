@@ -1,0 +1,278 @@
+"""BaseHandler: the cross-cutting work every page shares."""
+
+from __future__ import annotations
+
+import functools
+import http.client
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlencode, urlsplit
+
+import tornado.locale
+import tornado.web
+
+from extends.session import COOKIE_NAME, Session, SessionStoreUnavailable
+from service import site as site_service
+from service.errors import ServiceError, TooManyAttempts
+
+if TYPE_CHECKING:
+    from main import Application
+
+log = logging.getLogger("blog.web")
+
+T = TypeVar("T")
+
+LANGUAGE_COOKIE = "lang"
+
+
+class PageError(tornado.web.HTTPError):
+    """An HTTP error whose message is shown to the visitor."""
+
+    def __init__(self, status_code: int, message: str = "", retry_after: int | None = None):
+        super().__init__(status_code, log_message=message or None)
+        self.message = message
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    id: int
+    username: str
+    display_name: str
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.username
+
+
+class BaseHandler(tornado.web.RequestHandler):
+    application: Application
+    session: Session
+
+    def initialize(self) -> None:
+        self.session = Session(None)
+        self.session_unavailable = False
+        self.site: Any = None
+
+    # --- the request ------------------------------------------------------------------
+
+    async def prepare(self) -> None:
+        self._count_in_flight()
+        sid = self.get_signed_cookie(COOKIE_NAME, max_age_days=31)
+        if sid:
+            try:
+                self.session = await self.application.sessions.load(sid.decode())
+            except SessionStoreUnavailable:
+                # Anonymous pages keep working; pages that need a session answer 503.
+                self.session_unavailable = True
+                log.warning("session store unavailable; serving %s anonymously", self.request.uri)
+        user = self.session.get("user")
+        if user:
+            self.current_user = CurrentUser(**user)
+        self.site = await self.application.site_settings()
+
+    def _count_in_flight(self) -> None:
+        if not getattr(self, "_in_flight", False):
+            self._in_flight = True
+            self.application.in_flight += 1
+
+    def _done_in_flight(self) -> None:
+        if getattr(self, "_in_flight", False):
+            self._in_flight = False
+            self.application.in_flight -= 1
+
+    def on_connection_close(self) -> None:
+        self._done_in_flight()
+        super().on_connection_close()
+
+    def on_finish(self) -> None:
+        self._done_in_flight()
+        if (self.session.modified or self.session.retired_sid) and not self.session_unavailable:
+            self.application.spawn(self.save_session())
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a service function in the executor with a fresh database session.
+
+        Domain exceptions become error pages: NotFound → 404, Invalid → 400, ...
+        """
+        try:
+            return await self.application.run_service(fn, *args, **kwargs)
+        except TooManyAttempts as exc:
+            raise PageError(429, exc.message, retry_after=exc.retry_after) from exc
+        except ServiceError as exc:
+            raise PageError(exc.status_code, exc.message) from exc
+
+    async def invalidate(self, *scopes: str) -> None:
+        """Tell every instance to drop what these scopes name."""
+        await self.application.invalidate(*scopes)
+
+    # --- sessions, sign-in, flash -----------------------------------------------------
+
+    def require_session_store(self) -> None:
+        if self.session_unavailable:
+            raise PageError(
+                503, self._("Signing in is unavailable for a moment. Please retry soon.")
+            )
+
+    async def save_session(self) -> None:
+        """Persist a changed session now (one SET with TTL)."""
+        try:
+            await self.application.sessions.save(self.session)
+        except SessionStoreUnavailable:
+            log.warning("could not save session")
+            self.session_unavailable = True
+
+    def _write_session_cookie(self) -> None:
+        if self.session.new_id and self.session.sid and not self._headers_written:
+            self.set_signed_cookie(
+                COOKIE_NAME, self.session.sid, **self.application.sessions.cookie_options()
+            )
+            self.session.new_id = False
+
+    def finish(self, chunk: Any = None) -> Any:
+        self._write_session_cookie()
+        return super().finish(chunk)
+
+    async def sign_in(self, user: Any) -> None:
+        """Attach a user to a new session id (the old id is retired)."""
+        self.session.rotate()
+        self.session["user"] = {
+            "id": user.id,
+            "username": user.username,
+            "display_name": user.display_name,
+        }
+        self.current_user = CurrentUser(user.id, user.username, user.display_name)
+        await self.save_session()
+
+    async def sign_out(self) -> None:
+        self.session.clear()
+        self.current_user = None
+        await self.save_session()
+
+    def flash(self, text: str, category: str = "info") -> None:
+        """A message shown once, on the next page this visitor sees."""
+        messages = list(self.session.get("_flash", []))
+        messages.append([category, text])
+        self.session["_flash"] = messages
+
+    def pop_flashes(self) -> list[tuple[str, str]]:
+        if "_flash" not in self.session:
+            return []
+        return [tuple(item) for item in self.session.pop("_flash")]  # type: ignore[misc]
+
+    async def redirect_to(self, url: str) -> None:
+        """Redirect after the session is saved, so the next request sees what this one set."""
+        if self.session.modified or self.session.retired_sid:
+            await self.save_session()
+        self.redirect(url)
+
+    def safe_next(self, target: str | None, default: str = "/") -> str:
+        """Only same-site paths: refuses ``//host``, schemes and backslash tricks."""
+        if not target:
+            return default
+        parts = urlsplit(target)
+        if (
+            parts.scheme
+            or parts.netloc
+            or not target.startswith("/")
+            or target.startswith("//")
+            or "\\" in target
+            or any(ord(ch) < 32 for ch in target)
+        ):
+            return default
+        return target
+
+    # --- locale -----------------------------------------------------------------------
+
+    def get_user_locale(self) -> tornado.locale.Locale | None:
+        chosen = self.get_cookie(LANGUAGE_COOKIE)
+        if chosen in self.application.languages:
+            return tornado.locale.get(chosen)
+        if self.site is not None and self.site.language in self.application.languages:
+            return tornado.locale.get(self.site.language)
+        return None  # Tornado falls back to Accept-Language
+
+    # --- input ------------------------------------------------------------------------
+
+    def get_int_argument(self, name: str, default: int | None = None) -> int:
+        """An integer argument; a missing or malformed one is a 404 for pages, not a 500."""
+        raw = self.get_argument(name, None)
+        if raw is None or raw == "":
+            if default is None:
+                raise PageError(400, self._("Missing parameter: {name}").format(name=name))
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise PageError(404, self._("There is no such page.")) from None
+
+    def _(self, text: str, plural: str | None = None, count: int | None = None) -> str:
+        return self.locale.translate(text, plural, count)
+
+    # --- rendering --------------------------------------------------------------------
+
+    def get_template_namespace(self) -> dict[str, Any]:
+        namespace = super().get_template_namespace()
+        namespace.update(
+            site=self.site or site_service.default_settings(),
+            flashes=self.pop_flashes(),
+            languages=self.application.languages,
+            page_title=None,
+            page_description=None,
+            canonical_url=None,
+        )
+        return namespace
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        message = getattr(exc, "message", "") if exc is not None else ""
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            self.set_header("Retry-After", str(retry_after))
+        traceback_text = None
+        if self.settings.get("serve_traceback") and "exc_info" in kwargs:
+            traceback_text = "".join(traceback.format_exception(*kwargs["exc_info"]))
+        try:
+            self.render(
+                "error.html",
+                status_code=status_code,
+                reason=http.client.responses.get(status_code, "Error"),
+                message=message,
+                traceback_text=traceback_text,
+            )
+        except Exception:
+            # The error page itself failed (a template bug, a missing setting): stay plain.
+            log.exception("error page failed")
+            if not self._finished:
+                self.finish(f"{status_code} {http.client.responses.get(status_code, 'Error')}")
+
+
+def authenticated(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Send anonymous visitors to the sign-in page with ``next``; 503 if sessions are down."""
+
+    @functools.wraps(method)
+    async def wrapper(self: BaseHandler, *args: Any, **kwargs: Any) -> Any:
+        self.require_session_store()
+        if not self.current_user:
+            if self.request.method in ("GET", "HEAD"):
+                self.redirect("/auth/login?" + urlencode({"next": self.request.uri}))
+                return None
+            raise PageError(403, self._("Please sign in first."))
+        return await method(self, *args, **kwargs)
+
+    return wrapper
+
+
+class NotFoundHandler(BaseHandler):
+    """Any unknown URL."""
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        raise PageError(404, self._("The page you asked for does not exist."))
+
+    def check_xsrf_cookie(self) -> None:
+        # An unknown URL is a 404 whatever the method; XSRF has nothing to protect here.
+        pass

@@ -1,0 +1,1 @@
+"""Infrastructure behind small interfaces: database engine, Redis, sessions, cache, lease, jobs."""

@@ -1,0 +1,120 @@
+"""The per-process site cache and the bus that tells every instance what to drop.
+
+Entries are tagged with scopes (``settings``, ``article:42``, ``comments:42``,
+``pages``...). A write publishes the scopes it changed; every instance drops
+the entries tagged with any of them. ``all`` drops everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Protocol
+
+log = logging.getLogger("blog.cache")
+
+ALL = "all"
+
+
+class SiteCache:
+    """Hot data in memory, each entry tagged with the scopes that invalidate it."""
+
+    def __init__(self, max_entries: int = 5000) -> None:
+        self._entries: dict[str, tuple[frozenset[str], float | None, Any]] = {}
+        self._max_entries = max_entries
+        self._loading: dict[str, asyncio.Future[Any]] = {}
+        self.generation = 0
+
+    def get(self, key: str, default: Any = None) -> Any:
+        entry = self._entries.get(key)
+        if entry is None:
+            return default
+        _scopes, expires_at, value = entry
+        if expires_at is not None and expires_at <= time.monotonic():
+            del self._entries[key]
+            return default
+        return value
+
+    def set(
+        self, key: str, value: Any, scopes: Iterable[str] = (), ttl: float | None = None
+    ) -> None:
+        if len(self._entries) >= self._max_entries:
+            # Crude but bounded: forget the oldest half.
+            for old in list(self._entries)[: self._max_entries // 2]:
+                del self._entries[old]
+        expires_at = time.monotonic() + ttl if ttl else None
+        self._entries[key] = (frozenset(scopes) | {key}, expires_at, value)
+
+    async def get_or_load(
+        self,
+        key: str,
+        loader: Callable[[], Awaitable[Any]],
+        scopes: Iterable[str] = (),
+        ttl: float | None = None,
+    ) -> Any:
+        """The cached value, or load it once even when many requests ask at the same time."""
+        missing = object()
+        value = self.get(key, missing)
+        if value is not missing:
+            return value
+        pending = self._loading.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        generation = self.generation
+        try:
+            value = await loader()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: the waiters get it, nobody else must
+            raise
+        finally:
+            self._loading.pop(key, None)
+        # An invalidation that arrived while loading makes this value stale: do not keep it.
+        if generation == self.generation:
+            self.set(key, value, scopes, ttl)
+        future.set_result(value)
+        return value
+
+    def invalidate(self, scopes: Iterable[str]) -> int:
+        """Drop every entry tagged with one of ``scopes``; returns how many went."""
+        wanted = set(scopes)
+        self.generation += 1
+        if ALL in wanted:
+            count = len(self._entries)
+            self._entries.clear()
+            return count
+        doomed = [key for key, (tags, _, _) in self._entries.items() if tags & wanted]
+        for key in doomed:
+            del self._entries[key]
+        return len(doomed)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class InvalidationBus(Protocol):
+    async def publish(self, scopes: Iterable[str]) -> None: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class LocalBus:
+    """A single instance: invalidations stay in this process."""
+
+    def __init__(self, cache: SiteCache) -> None:
+        self.cache = cache
+
+    async def publish(self, scopes: Iterable[str]) -> None:
+        self.cache.invalidate(scopes)
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass

@@ -1,0 +1,32 @@
+"""SQLAlchemy models (one declarative Base) and small value objects."""
+
+from model.base import Base
+from model.blog import (
+    Article,
+    ArticleRevision,
+    Category,
+    Comment,
+    Menu,
+    Source,
+    Tag,
+    article_tags,
+)
+from model.site import DailyStat, Media, SiteSetting, Widget
+from model.user import User
+
+__all__ = [
+    "Article",
+    "ArticleRevision",
+    "Base",
+    "Category",
+    "Comment",
+    "DailyStat",
+    "Media",
+    "Menu",
+    "SiteSetting",
+    "Source",
+    "Tag",
+    "User",
+    "Widget",
+    "article_tags",
+]

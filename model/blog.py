@@ -1,0 +1,153 @@
+"""Articles and what hangs off them: categories, menus, sources, tags, comments, revisions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from model.base import Base, utcnow
+
+# Every relationship is lazy="raise": a service loads what a page needs up front,
+# so nothing can query behind a template's back on the IOLoop thread.
+
+ARTICLE_STATUSES = ("draft", "published", "scheduled")
+COMMENT_STATUSES = ("visible", "pending", "hidden", "spam")
+
+article_tags = Table(
+    "article_tags",
+    Base.metadata,
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_article_tags_tag_id", "tag_id"),
+)
+
+
+class Menu(Base):
+    """A navigation group of categories (blog_xtg's nav menu)."""
+
+    __tablename__ = "menus"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0, index=True)
+
+
+class Category(Base):
+    """blog_xtg's "article type"."""
+
+    __tablename__ = "categories"
+    __table_args__ = (Index("ix_categories_menu_id_sort_order", "menu_id", "sort_order"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    intro: Mapped[str] = mapped_column(String(255), default="")
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    menu_id: Mapped[Optional[int]] = mapped_column(ForeignKey("menus.id", ondelete="SET NULL"))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+    menu: Mapped[Optional[Menu]] = relationship(lazy="raise")
+
+
+class Source(Base):
+    """Where an article comes from: original, reprint or translation."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Article(Base):
+    __tablename__ = "articles"
+    __table_args__ = (
+        Index("ix_articles_status_publish_at", "status", "publish_at"),
+        Index("ix_articles_category_id_status_publish_at", "category_id", "status", "publish_at"),
+        Index("ix_articles_source_id_status_publish_at", "source_id", "status", "publish_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(200), default="")
+    content: Mapped[str] = mapped_column(Text, default="")
+    content_html: Mapped[str] = mapped_column(Text, default="")
+    # Which renderer produced content_html; a new renderer re-renders on next read.
+    renderer_version: Mapped[str] = mapped_column(String(16), default="")
+    toc_html: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    publish_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    view_count: Mapped[int] = mapped_column(Integer, default=0)
+    comment_count: Mapped[int] = mapped_column(Integer, default=0)
+    category_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("categories.id", ondelete="SET NULL")
+    )
+    source_id: Mapped[Optional[int]] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+    author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    category: Mapped[Optional[Category]] = relationship(lazy="raise")
+    source: Mapped[Optional[Source]] = relationship(lazy="raise")
+    tags: Mapped[list[Tag]] = relationship(secondary=article_tags, lazy="raise", order_by=Tag.name)
+
+
+class ArticleRevision(Base):
+    """The version of an article as it was before a save."""
+
+    __tablename__ = "article_revisions"
+    __table_args__ = (
+        Index("ix_article_revisions_article_id_created_at", "article_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    __table_args__ = (
+        UniqueConstraint("article_id", "floor"),
+        Index("ix_comments_article_id_status_floor", "article_id", "status", "floor"),
+        Index("ix_comments_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    floor: Mapped[int] = mapped_column(Integer)
+    reply_to_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("comments.id", ondelete="SET NULL")
+    )
+    author_name: Mapped[str] = mapped_column(String(64))
+    author_email: Mapped[str] = mapped_column(String(255), default="")
+    content: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="visible")
+    is_author: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    ip_hash: Mapped[str] = mapped_column(String(64), default="")

@@ -1,0 +1,65 @@
+"""Site-wide state: settings, sidebar widgets, daily statistics, uploaded media."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, Date, DateTime, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from model.base import Base, utcnow
+
+COMMENT_MODES = ("open", "moderated", "closed")
+NAVBAR_STYLES = ("light", "dark")
+
+
+class SiteSetting(Base):
+    """The one row (id 1) of site settings."""
+
+    __tablename__ = "site_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(100), default="Inkwell")
+    signature: Mapped[str] = mapped_column(String(255), default="")
+    about: Mapped[str] = mapped_column(Text, default="")
+    navbar_style: Mapped[str] = mapped_column(String(16), default="light")
+    footer: Mapped[str] = mapped_column(Text, default="")
+    posts_per_page: Mapped[int] = mapped_column(Integer, default=10)
+    comment_mode: Mapped[str] = mapped_column(String(16), default="open")
+    # "auto" follows the visitor's Accept-Language.
+    language: Mapped[str] = mapped_column(String(16), default="auto")
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class Widget(Base):
+    """A sidebar block: the admin's own HTML (kind "html") or a built-in (kind names it)."""
+
+    __tablename__ = "widgets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(32), default="html")
+    content: Mapped[str] = mapped_column(Text, default="")
+    sort_order: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class DailyStat(Base):
+    __tablename__ = "daily_stats"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    pv: Mapped[int] = mapped_column(Integer, default=0)
+    uv: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Media(Base):
+    """An uploaded file, stored under the media directory by its random name."""
+
+    __tablename__ = "media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(64), unique=True)
+    original_name: Mapped[str] = mapped_column(String(255), default="")
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -1,0 +1,1 @@
+"""Plain synchronous functions over a SQLAlchemy Session, grouped by domain; no Tornado here."""

@@ -1,0 +1,162 @@
+"""Load the sample site (service/demo_data.py); running it again adds nothing twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from model import Article, Category, Comment, Menu, Source, Tag, Widget
+from model.base import utcnow
+from service import demo_data
+from service.rendering import RENDERER_VERSION, render_markdown
+from service.site import ensure_settings
+
+DEFAULT_SOURCES = (("original", "Original"), ("reprint", "Reprint"), ("translation", "Translation"))
+
+
+def ensure_sources(session: Session) -> dict[str, Source]:
+    """The three sources blog_xtg had, created when missing; keyed by code."""
+    existing = {source.code: source for source in session.scalars(select(Source))}
+    for order, (code, name) in enumerate(DEFAULT_SOURCES):
+        if code not in existing:
+            existing[code] = Source(code=code, name=name, sort_order=order)
+            session.add(existing[code])
+    session.flush()
+    return existing
+
+
+def _get_or_create_tag(session: Session, name: str) -> Tag:
+    tag = session.scalar(select(Tag).where(Tag.name == name))
+    if tag is None:
+        tag = Tag(name=name)
+        session.add(tag)
+        session.flush()
+    return tag
+
+
+def load_demo_site(session: Session) -> int:
+    """Create what the sample site has and the database lacks; returns how many items."""
+    created = 0
+    settings = ensure_settings(session)
+    if not settings.signature:
+        settings.title = demo_data.SITE["title"]
+        settings.signature = demo_data.SITE["signature"]
+        settings.about = demo_data.SITE["about"]
+        settings.footer = demo_data.SITE["footer"]
+        created += 1
+    sources = ensure_sources(session)
+
+    menus: dict[str, Menu] = {}
+    for order, item in enumerate(demo_data.MENUS):
+        menu = session.scalar(select(Menu).where(Menu.name == item["name"]))
+        if menu is None:
+            menu = Menu(name=item["name"], sort_order=order)
+            session.add(menu)
+            created += 1
+        menus[item["name"]] = menu
+    session.flush()
+
+    categories: dict[str, Category] = {}
+    for order, item in enumerate(demo_data.CATEGORIES):
+        category = session.scalar(select(Category).where(Category.name == item["name"]))
+        if category is None:
+            menu = menus.get(item["menu"]) if item["menu"] else None
+            category = Category(
+                name=item["name"],
+                intro=item["intro"],
+                menu_id=menu.id if menu else None,
+                sort_order=order,
+            )
+            session.add(category)
+            created += 1
+        categories[item["name"]] = category
+    session.flush()
+
+    now = utcnow().replace(microsecond=0)
+    articles: dict[str, Article] = {}
+    for item in demo_data.ARTICLES:
+        article = session.scalar(select(Article).where(Article.slug == item["slug"]))
+        if article is None:
+            when = now - dt.timedelta(days=item["days_ago"], hours=3)
+            rendered = render_markdown(item["content"])
+            article = Article(
+                title=item["title"],
+                slug=item["slug"],
+                content=item["content"],
+                content_html=rendered.html,
+                toc_html=rendered.toc_html,
+                renderer_version=RENDERER_VERSION,
+                summary=item["summary"],
+                status=item["status"],
+                publish_at=when if item["status"] == "published" else None,
+                created_at=when,
+                updated_at=when,
+                category_id=categories[item["category"]].id,
+                source_id=sources[item["source"]].id,
+            )
+            article.tags = [_get_or_create_tag(session, name) for name in item["tags"]]
+            session.add(article)
+            created += 1
+        articles[item["slug"]] = article
+    session.flush()
+
+    for item in demo_data.COMMENTS:
+        article = articles[item["article"]]
+        existing = session.scalar(
+            select(Comment).where(
+                Comment.article_id == article.id,
+                Comment.author_name == item["author_name"],
+                Comment.content == item["content"],
+            )
+        )
+        if existing is not None:
+            continue
+        floors = session.scalars(
+            select(Comment.floor).where(Comment.article_id == article.id)
+        ).all()
+        floor = max(floors, default=0) + 1
+        reply_to = None
+        if item["reply_to_floor"]:
+            reply_to = session.scalar(
+                select(Comment.id).where(
+                    Comment.article_id == article.id, Comment.floor == item["reply_to_floor"]
+                )
+            )
+        session.add(
+            Comment(
+                article_id=article.id,
+                floor=floor,
+                reply_to_id=reply_to,
+                author_name=item["author_name"],
+                author_email=item["author_email"],
+                content=item["content"],
+                status="visible",
+                is_author=item["is_author"],
+                created_at=now - dt.timedelta(days=item["days_ago"]),
+                ip_hash=hashlib.sha256(b"demo").hexdigest(),
+            )
+        )
+        article.comment_count = floor
+        session.flush()
+        created += 1
+
+    for order, item in enumerate(demo_data.WIDGETS):
+        widget = session.scalar(
+            select(Widget).where(Widget.title == item["title"], Widget.kind == item["kind"])
+        )
+        if widget is None:
+            session.add(
+                Widget(
+                    title=item["title"],
+                    kind=item["kind"],
+                    content=item["content"],
+                    sort_order=order,
+                    enabled=True,
+                )
+            )
+            created += 1
+    session.commit()
+    return created

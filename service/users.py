@@ -1,0 +1,76 @@
+"""Accounts and passwords (argon2id, rehashed when the parameters change)."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from model import User
+from model.base import utcnow
+from service.errors import Invalid
+
+MIN_PASSWORD_LENGTH = 10
+
+# argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile.
+_HASHER = PasswordHasher()
+# Verified when the user name is unknown, so both failures cost the same time.
+_DUMMY_HASH = _HASHER.hash("inkwell-timing-equaliser")
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def check_password_strength(password: str) -> None:
+    """Refuse passwords that are too short to resist guessing."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+
+
+def create_admin(
+    session: Session,
+    username: str,
+    password: str,
+    display_name: str | None = None,
+    email: str | None = None,
+) -> User:
+    """Create the user, or reset the password of an existing one with that name."""
+    username = username.strip()
+    if not username or len(username) > 64:
+        raise Invalid("The user name must be 1 to 64 characters long.")
+    check_password_strength(password)
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(username=username, display_name=display_name or username, email=email or "")
+        session.add(user)
+    else:
+        if display_name:
+            user.display_name = display_name
+        if email:
+            user.email = email
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    session.commit()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The user if the password matches, else None; rehashes outdated hashes on success."""
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    stored = user.password_hash if user is not None else _DUMMY_HASH
+    try:
+        _HASHER.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    if user is None:
+        return None
+    if _HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        session.commit()
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)

@@ -1,0 +1,139 @@
+"""Fixtures: real servers (session scope), fresh databases, a live app, clients, auth."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from config import ROOT
+from extends.database import make_engine, make_sessionmaker
+from main import upgrade_database
+from service import users
+from tests.support.live import BlogClient, LiveApp, make_settings
+from tests.support.servers import MariaDBServer, RedisServer
+
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    if redis_server.process is None:
+        redis_server.start()  # a test that stopped it must not break the next one
+    redis_server.flushall()
+    return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def mariadb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDBServer]:
+    server = MariaDBServer(tmp_path_factory.mktemp("mariadb"))
+    server.start()
+    yield server
+    server.stop()
+
+
+def _fresh_database(kind: str, request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'blog.sqlite3'}"
+    server: MariaDBServer = request.getfixturevalue("mariadb_server")
+    return server.new_database_url()
+
+
+@pytest.fixture(params=["sqlite", "mariadb"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """A fresh, empty database: SQLite and MariaDB in turn."""
+    return _fresh_database(request.param, request, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "mariadb"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """A fresh, migrated database: SQLite and MariaDB in turn."""
+    url = _fresh_database(request.param, request, tmp_path)
+    upgrade_database(make_settings(tmp_path, url))
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Any) -> str:
+    """A fresh, migrated SQLite database (for tests whose subject is not the database)."""
+    url = f"sqlite:///{tmp_path / 'blog.sqlite3'}"
+    upgrade_database(make_settings(tmp_path, url))
+    return url
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Any]:
+    """A SQLAlchemy Session on the test database, as the services receive it."""
+    engine = make_engine(database_url, pool_size=2)
+    with make_sessionmaker(engine)() as session:
+        yield session
+    engine.dispose()
+
+
+@pytest.fixture
+def start_app(tmp_path: Any) -> Iterator[Callable[..., LiveApp]]:
+    """Start live apps on demand: ``start_app(database_url, redis_urls=[...], **settings)``."""
+    started: list[LiveApp] = []
+
+    def start(database_url: str, redis_urls: list[str] | None = None, **extra: Any) -> LiveApp:
+        live = LiveApp(make_settings(tmp_path, database_url, redis_urls, **extra)).start()
+        started.append(live)
+        return live
+
+    yield start
+    for live in reversed(started):
+        live.stop()
+
+
+@pytest.fixture
+def live(start_app: Callable[..., LiveApp], database_url: str) -> LiveApp:
+    """The app on SQLite and on MariaDB in turn, with the in-process session store."""
+    return start_app(database_url)
+
+
+@pytest.fixture
+def client(live: LiveApp) -> BlogClient:
+    return BlogClient(live.url)
+
+
+@pytest.fixture
+def admin(live: LiveApp) -> Any:
+    """The administrator account (created as `createadmin` would)."""
+    return live.service(users.create_admin, ADMIN_USERNAME, ADMIN_PASSWORD, "Ada Admin", "")
+
+
+class AuthActions:
+    """Sign-in as a test scenario says it: ``auth.login()``."""
+
+    def __init__(self, client: BlogClient) -> None:
+        self.client = client
+
+    def login(
+        self, username: str = ADMIN_USERNAME, password: str = ADMIN_PASSWORD, next: str = "/admin"
+    ) -> Any:
+        return self.client.post_form(
+            "/auth/login", {"username": username, "password": password, "next": next}
+        )
+
+    def logout(self) -> Any:
+        return self.client.post_form("/auth/logout")
+
+
+@pytest.fixture
+def auth(client: BlogClient, admin: Any) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Any:
+    return ROOT

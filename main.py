@@ -103,6 +103,11 @@ class Application(tornado.web.Application):
             ui_modules=collect_ui_modules(),
             log_function=self.log_request,
         )
+        # Each controller module may wire its own parts (jobs, throttles) with setup(app).
+        for module in _controller_modules():
+            setup = getattr(module, "setup", None)
+            if setup is not None:
+                setup(self)
 
     # --- work off the IOLoop ----------------------------------------------------------
 

@@ -39,8 +39,8 @@ T = TypeVar("T")
 def _controller_modules() -> list[Any]:
     package = importlib.import_module("controller")
     return [
-        importlib.import_module(f"controller.{info.name}")
-        for info in pkgutil.walk_packages(package.__path__)
+        importlib.import_module(info.name)
+        for info in pkgutil.walk_packages(package.__path__, prefix="controller.")
         if not info.ispkg
     ]
 

@@ -91,7 +91,7 @@ class BaseHandler(tornado.web.RequestHandler):
     def on_finish(self) -> None:
         self._done_in_flight()
         if (self.session.modified or self.session.retired_sid) and not self.session_unavailable:
-            self.application.spawn(self.save_session())
+            self.application.spawn(self._save_session_quietly())
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a service function in the executor with a fresh database session.
@@ -118,12 +118,20 @@ class BaseHandler(tornado.web.RequestHandler):
             )
 
     async def save_session(self) -> None:
-        """Persist a changed session now (one SET with TTL)."""
+        """Persist a changed session now (one SET with TTL); 503 when the store is down."""
+        try:
+            await self.application.sessions.save(self.session)
+        except SessionStoreUnavailable as exc:
+            self.session_unavailable = True
+            raise PageError(
+                503, self._("Signing in is unavailable for a moment. Please retry soon.")
+            ) from exc
+
+    async def _save_session_quietly(self) -> None:
         try:
             await self.application.sessions.save(self.session)
         except SessionStoreUnavailable:
-            log.warning("could not save session")
-            self.session_unavailable = True
+            log.warning("could not save the session after %s", self.request.uri)
 
     def _write_session_cookie(self) -> None:
         if self.session.new_id and self.session.sid and not self._headers_written:

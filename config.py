@@ -38,6 +38,8 @@ class Settings:
     lease_ttl_ms: int = 10_000
     instance_id: str = ""
     shutdown_grace_seconds: float = 10.0
+    qr_ticket_seconds: int = 120
+    qr_wait_seconds: float = 25.0
     log_level: str = "INFO"
 
     @property

@@ -1,0 +1,159 @@
+"""Sign in by scanning a QR code with a phone that is already signed in (contract 6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import segno
+
+from controller.base import BaseHandler, PageError, authenticated
+from extends.qr import TicketStoreUnavailable, build_qr_tickets
+from service import users
+
+QR_COOKIE = "qr"
+WAITING_STATUSES = ("pending", "scanned")
+
+
+def setup(app: Any) -> None:
+    app.qr = build_qr_tickets(app.redis_clients, app.config.qr_ticket_seconds)
+
+
+class QrBaseHandler(BaseHandler):
+    @property
+    def tickets(self) -> Any:
+        return self.application.qr
+
+    async def ticket_call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await getattr(self.tickets, method)(*args, **kwargs)
+        except TicketStoreUnavailable as exc:
+            raise PageError(
+                503, self._("Signing in is unavailable for a moment. Please retry soon.")
+            ) from exc
+
+
+class QrLoginHandler(QrBaseHandler):
+    """The desktop: shows a fresh code and waits for a phone to confirm it."""
+
+    async def get(self) -> None:
+        next_url = self.safe_next(self.get_argument("next", None), "/admin")
+        if self.current_user:
+            self.redirect(next_url)
+            return
+        desktop = {
+            "ip": self.request.remote_ip,
+            "agent": self.request.headers.get("User-Agent", "")[:200],
+            "next": next_url,
+        }
+        token = await self.ticket_call("create", desktop)
+        # Only the browser holding this cookie may claim the ticket once it is confirmed.
+        self.set_signed_cookie(
+            QR_COOKIE,
+            token,
+            expires_days=None,
+            httponly=True,
+            samesite="Lax",
+            secure=self.application.config.secure_cookies,
+        )
+        scan_url = f"{self.request.protocol}://{self.request.host}/auth/qr/scan/{token}"
+        svg = segno.make(scan_url, error="m").svg_inline(
+            scale=5, border=2, dark="#000", light="#fff", title=self._("Sign-in code")
+        )
+        self.set_header("Cache-Control", "no-store")
+        self.render(
+            "auth/qr.html",
+            token=token,
+            qr_svg=svg,
+            scan_url=scan_url,
+            ttl=self.application.config.qr_ticket_seconds,
+            page_title=self._("Sign in with your phone"),
+        )
+
+
+class QrWaitHandler(QrBaseHandler):
+    """The desktop's long poll: answers when its ticket changes, or after ~25 s."""
+
+    async def get(self, token: str) -> None:
+        self.set_header("Cache-Control", "no-store")
+        owned = self.get_signed_cookie(QR_COOKIE, max_age_days=1)
+        if owned is None or owned.decode() != token:
+            self.set_status(403)
+            self.finish({"status": "forbidden"})
+            return
+        since = self.get_argument("since", "pending")
+        ticket = await self.ticket_call("get", token)
+        if ticket is not None and ticket["status"] == since and since in WAITING_STATUSES:
+            await self.tickets.wait(token, self.application.config.qr_wait_seconds)
+            ticket = await self.ticket_call("get", token)
+        if ticket is None:
+            self.finish({"status": "expired"})
+        elif ticket["status"] == "confirmed":
+            await self._sign_in_with(token)
+        else:
+            self.finish({"status": ticket["status"]})
+
+    async def _sign_in_with(self, token: str) -> None:
+        claimed = await self.ticket_call("claim", token)
+        if claimed is None:  # another poll of this browser claimed it first
+            self.finish({"status": "expired"})
+            return
+        user = await self.run(users.get_user, int(claimed["user_id"]))
+        if user is None:
+            self.finish({"status": "expired"})
+            return
+        await self.sign_in(user)
+        self.clear_cookie(QR_COOKIE)
+        self.finish({"status": "signed_in", "next": claimed["desktop"].get("next", "/admin")})
+
+
+class QrScanHandler(QrBaseHandler):
+    """The phone: opened from the code, asks its signed-in user to confirm."""
+
+    async def _ticket_or_gone(self, token: str) -> dict[str, Any] | None:
+        ticket = await self.ticket_call("get", token)
+        if ticket is None or ticket["status"] not in WAITING_STATUSES:
+            self.set_status(410)
+            self.render("auth/qr_result.html", outcome="expired")
+            return None
+        return ticket
+
+    @authenticated
+    async def get(self, token: str) -> None:
+        ticket = await self._ticket_or_gone(token)
+        if ticket is None:
+            return
+        if ticket["status"] == "pending":
+            ticket = await self.ticket_call("set_status", token, "scanned")
+            if ticket is None:
+                self.set_status(410)
+                self.render("auth/qr_result.html", outcome="expired")
+                return
+        self.render("auth/qr_confirm.html", token=token, desktop=ticket["desktop"])
+
+    @authenticated
+    async def post(self, token: str) -> None:
+        action = self.get_argument("action", "")
+        if action not in ("confirm", "cancel"):
+            raise PageError(400, self._("Choose to confirm or to cancel."))
+        if await self._ticket_or_gone(token) is None:
+            return
+        if action == "confirm":
+            changed = await self.ticket_call(
+                "set_status", token, "confirmed", user_id=self.current_user.id
+            )
+        else:
+            changed = await self.ticket_call("set_status", token, "cancelled")
+        if changed is None:
+            self.set_status(410)
+            self.render("auth/qr_result.html", outcome="expired")
+            return
+        self.render(
+            "auth/qr_result.html", outcome="confirmed" if action == "confirm" else "cancelled"
+        )
+
+
+routes = [
+    (r"/auth/qr", QrLoginHandler),
+    (r"/auth/qr/wait/([A-Za-z0-9_-]{16,64})", QrWaitHandler),
+    (r"/auth/qr/scan/([A-Za-z0-9_-]{16,64})", QrScanHandler),
+]

@@ -8,6 +8,7 @@ whoever changes a ticket publishes its token, and every instance wakes its local
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import logging
 import secrets
@@ -170,7 +171,7 @@ class QrTickets:
         if event is None:
             event = self._events[token] = tornado.locks.Event()
         try:
-            await event.wait(timeout=timeout)
+            await event.wait(timeout=datetime.timedelta(seconds=timeout))
         except tornado.util.TimeoutError:
             pass
         finally:

@@ -32,7 +32,7 @@ def test_home_lists_published_articles(live, client):
 def test_article_page_shows_rendered_markdown(live, client):
     demo(live)
     article = first_published(live)
-    response = client.get(f"/article/{article.id}")
+    response = client.get(f"/article/{article.id}", allow_redirects=True)
     assert response.status_code == 200
     assert article.title in response.text
     assert "<h2" in response.text  # Markdown headings became HTML

@@ -8,6 +8,9 @@ from pathlib import Path
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
 
+# tornadis warns on every failed connect during a Redis outage; our callers report it once.
+QUIET_LOGGERS = ("tornadis",)
+
 
 def setup_logging(port: int, log_dir: str, level: str = "INFO") -> Path:
     """Configure the root logger for this instance; returns the log file's path."""
@@ -28,4 +31,6 @@ def setup_logging(port: int, log_dir: str, level: str = "INFO") -> Path:
     root.addHandler(console)
     root.addHandler(rotating)
     root.setLevel(level.upper())
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
     return path

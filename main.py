@@ -20,11 +20,13 @@ import tornado.web
 
 from config import ROOT, Settings, build_parser, settings_from_args
 from controller.base import NotFoundHandler
-from extends.cache import LocalBus, SiteCache
-from extends.counters import MemoryCounters
+from extends.cache import InvalidationBus, LocalBus, RedisBus, SiteCache
+from extends.counters import Counters, MemoryCounters
+from extends.counters_redis import RedisCounters
 from extends.database import make_engine, make_sessionmaker
 from extends.i18n import load_translations
-from extends.jobs import LocalLease, PeriodicJobs
+from extends.jobs import Lease, LocalLease, PeriodicJobs
+from extends.lease import RedisLease
 from extends.redis import RedisClient
 from extends.session import build_session_manager
 from log_config import setup_logging
@@ -75,9 +77,19 @@ class Application(tornado.web.Application):
             self.redis_clients, config.session_ttl_seconds, config.secure_cookies
         )
         self.cache = SiteCache()
-        self.bus = LocalBus(self.cache)
-        self.counters = MemoryCounters()
-        self.lease = LocalLease()
+        self.bus: InvalidationBus
+        self.counters: Counters
+        self.lease: Lease
+        if self.redis_clients:
+            # Sessions spread over every node; the cluster-wide parts live on the first.
+            coordinator = self.redis_clients[0]
+            self.bus = RedisBus(coordinator, self.cache, config.instance_id)
+            self.counters = RedisCounters(coordinator)
+            self.lease = RedisLease(coordinator, config.instance_id, config.lease_ttl_ms)
+        else:
+            self.bus = LocalBus(self.cache)
+            self.counters = MemoryCounters()
+            self.lease = LocalLease()
         self.jobs = PeriodicJobs(self.lease)
         self.languages = load_translations(ROOT / "locale")
         self.shutting_down = False
@@ -144,11 +156,18 @@ class Application(tornado.web.Application):
         self.jobs.start()
 
     async def shutdown(self, server: tornado.httpserver.HTTPServer | None) -> None:
-        """Stop accepting, report unhealthy, let in-flight requests finish, close pools."""
+        """Stop accepting, report unhealthy, let in-flight requests finish, close pools.
+
+        nginx sees the closed port as a connection error and sends new requests to another
+        instance; requests already here finish within ``shutdown_grace_seconds``.
+        """
+        if self.shutting_down:
+            return
         self.shutting_down = True
         if server is not None:
             server.stop()
         await self.jobs.stop()
+        # Handing the lease back lets another instance lead now rather than after its TTL.
         await self.lease.stop()
         deadline = time.monotonic() + self.config.shutdown_grace_seconds
         while self.in_flight > 0 and time.monotonic() < deadline:
@@ -157,6 +176,12 @@ class Application(tornado.web.Application):
             log.warning("shutting down with %d request(s) still running", self.in_flight)
         if self._background:
             await asyncio.wait(list(self._background), timeout=2)
+        if server is not None:
+            # Idle keep-alive connections would otherwise hold the process open.
+            try:
+                await asyncio.wait_for(server.close_all_connections(), timeout=2)
+            except TimeoutError:
+                log.warning("some connections did not close in time")
         self.close()
 
     def close(self) -> None:
@@ -269,7 +294,7 @@ def serve(config: Settings) -> int:
             loop.add_signal_handler(signum, stopping.set)
         app.start_background()
         await stopping.wait()
-        log.info("signal received: shutting down")
+        log.info("signal received: shutting down (in flight: %d)", app.in_flight)
         await app.shutdown(server)
 
     asyncio.run(run())

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from controller.base import BaseHandler
 
+CHECK_TIMEOUT_SECONDS = 3
+
 
 def database_reachable(session: Session) -> bool:
     session.execute(text("SELECT 1"))
@@ -16,29 +18,58 @@ def database_reachable(session: Session) -> bool:
 
 
 class HealthHandler(BaseHandler):
+    """200 while this instance can serve pages, 503 while it stops or lost its database.
+
+    Redis being down is reported but does not make the instance unhealthy: it still serves
+    every anonymous page, so it must stay in the pool.
+    """
+
     async def prepare(self) -> None:
         # No session, no settings: health must not depend on what it reports on.
         pass
 
     async def get(self) -> None:
         app = self.application
-        try:
-            database_ok = await asyncio.wait_for(app.run_service(database_reachable), 3)
-        except Exception:
-            database_ok = False
-        redis_ok = await app.sessions.store.ping() if app.config.uses_redis else None
-        healthy = database_ok and redis_ok is not False and not app.shutting_down
-        self.set_status(200 if healthy else 503)
+        database_ok, redis_ok = await asyncio.gather(self._database_ok(), self._redis_ok())
+        if app.shutting_down:
+            status = "stopping"
+        elif not database_ok:
+            status = "degraded"
+        else:
+            status = "ok"
+        self.set_status(200 if status == "ok" else 503)
         self.set_header("Cache-Control", "no-store")
         self.finish(
             {
-                "status": "ok" if healthy else ("stopping" if app.shutting_down else "degraded"),
+                "status": status,
                 "instance": app.config.instance_id,
+                "port": app.config.port,
+                "leader": app.lease.is_leader,
                 "database": database_ok,
                 "redis": redis_ok,
                 "in_flight": app.in_flight,
             }
         )
+
+    async def _database_ok(self) -> bool:
+        try:
+            return await asyncio.wait_for(
+                self.application.run_service(database_reachable), CHECK_TIMEOUT_SECONDS
+            )
+        except Exception:
+            return False
+
+    async def _redis_ok(self) -> bool | None:
+        clients = self.application.redis_clients
+        if not clients:
+            return None
+        try:
+            replies = await asyncio.wait_for(
+                asyncio.gather(*(client.ping() for client in clients)), CHECK_TIMEOUT_SECONDS
+            )
+        except TimeoutError:
+            return False
+        return all(replies)
 
 
 routes = [(r"/healthz", HealthHandler)]

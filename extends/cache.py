@@ -8,10 +8,13 @@ the entries tagged with any of them. ``all`` drops everything.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
+
+from extends.redis import RedisClient, RedisUnavailable
 
 log = logging.getLogger("blog.cache")
 
@@ -118,3 +121,89 @@ class LocalBus:
 
     def stop(self) -> None:
         pass
+
+
+INVALIDATION_CHANNEL = "inkwell:invalidate"
+RESUBSCRIBE_MIN_SECONDS = 0.1
+RESUBSCRIBE_MAX_SECONDS = 5.0
+
+
+class RedisBus:
+    """Invalidations over Redis pub/sub, so every instance drops what a write changed.
+
+    The publishing instance drops the scopes at once, then PUBLISHes them as JSON; a
+    subscriber task on every instance drops what the others publish. Pub/sub delivers
+    only to connected subscribers, so after the subscription is lost and comes back an
+    instance drops everything: it may have missed messages in between.
+    """
+
+    def __init__(
+        self,
+        client: RedisClient,
+        cache: SiteCache,
+        instance_id: str,
+        channel: str = INVALIDATION_CHANNEL,
+    ) -> None:
+        self.client = client
+        self.cache = cache
+        self.instance_id = instance_id
+        self.channel = channel
+        self.subscribed = asyncio.Event()
+        self._ever_lost = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def publish(self, scopes: Iterable[str]) -> None:
+        names = sorted(set(scopes))
+        self.cache.invalidate(names)
+        message = json.dumps({"from": self.instance_id, "scopes": names})
+        try:
+            await self.client.call("PUBLISH", self.channel, message)
+        except RedisUnavailable:
+            # The others lost their subscription too and drop everything when it returns.
+            log.warning("could not publish invalidation %s: Redis unavailable", names)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._listen())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self.subscribed.clear()
+
+    async def _listen(self) -> None:
+        delay = RESUBSCRIBE_MIN_SECONDS
+        while True:
+            try:
+                async for _channel, payload in self.client.subscribe(
+                    self.channel, on_subscribed=self._on_subscribed
+                ):
+                    self._apply(payload)
+            except RedisUnavailable as exc:
+                if self.subscribed.is_set() or not self._ever_lost:
+                    log.warning("invalidation bus: %s; retrying", exc)
+            if self.subscribed.is_set():
+                delay = RESUBSCRIBE_MIN_SECONDS
+            self.subscribed.clear()
+            self._ever_lost = True
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RESUBSCRIBE_MAX_SECONDS)
+
+    def _on_subscribed(self) -> None:
+        self.subscribed.set()
+        # Whatever was published while nobody listened is unknown: forget it all.
+        dropped = self.cache.invalidate([ALL])
+        if self._ever_lost:
+            log.info("invalidation bus: subscribed again; dropped %d cached entries", dropped)
+
+    def _apply(self, payload: bytes) -> None:
+        try:
+            message = json.loads(payload)
+            scopes = [str(scope) for scope in message["scopes"]]
+            sender = message.get("from")
+        except (ValueError, KeyError, TypeError):
+            log.warning("invalidation bus: ignoring malformed message %r", payload[:200])
+            return
+        if sender != self.instance_id:
+            self.cache.invalidate(scopes)

@@ -2,7 +2,13 @@
 
 One interface, two homes: this process's memory (a single instance) and Redis
 (``extends/counters_redis.py``, for a cluster). The leader flushes them into
-the database with ``drain()`` / ``restore()``.
+the database::
+
+    pending = await counters.drain()      # everything counted and not yet committed
+    write pending to the database         # may fail: the next drain returns it again
+    await counters.commit(pending)        # only now are these counts forgotten
+
+so a failed write loses nothing, and a write that succeeded is never repeated.
 """
 
 from __future__ import annotations
@@ -20,9 +26,14 @@ class Pending:
     page_views: dict[dt.date, int] = field(default_factory=dict)
     visitors: dict[dt.date, set[str]] = field(default_factory=dict)
     article_views: dict[int, int] = field(default_factory=dict)
+    # Unique visitors of each day so far (an absolute count, not an increment: a HyperLogLog
+    # gives a number, not ids); the flush keeps the larger of this and what is stored.
+    unique_visitors: dict[dt.date, int] = field(default_factory=dict)
+    # Names the drained batch for ``commit`` (Redis keeps it until the write succeeded).
+    batch: str = ""
 
     def is_empty(self) -> bool:
-        return not (self.page_views or self.visitors or self.article_views)
+        return not (self.page_views or self.visitors or self.article_views or self.unique_visitors)
 
 
 @dataclass(frozen=True)
@@ -39,7 +50,10 @@ class Counters(Protocol):
         """Views and unique visitors counted for ``day`` and not yet flushed."""
 
     async def drain(self) -> Pending:
-        """Take every count out, for the flush to write to the database."""
+        """Every count not yet committed (a failed flush's included), for the database."""
+
+    async def commit(self, pending: Pending) -> None:
+        """Forget a drained batch once the database has it; until then drain returns it."""
 
 
 class MemoryCounters:
@@ -49,6 +63,7 @@ class MemoryCounters:
         self._page_views: Counter[dt.date] = Counter()
         self._visitors: dict[dt.date, set[str]] = {}
         self._article_views: Counter[int] = Counter()
+        self._uncommitted: Pending | None = None
 
     async def record(self, day: dt.date, visitor_id: str, article_id: int | None) -> None:
         self._page_views[day] += 1
@@ -60,14 +75,29 @@ class MemoryCounters:
         return TodayStats(self._page_views[day], len(self._visitors.get(day, ())))
 
     async def drain(self) -> Pending:
+        page_views = Counter(self._page_views)
+        article_views = Counter(self._article_views)
+        visitors = {day: set(ids) for day, ids in self._visitors.items()}
+        if self._uncommitted is not None:
+            # The last flush did not reach the database: send its counts again.
+            page_views.update(self._uncommitted.page_views)
+            article_views.update(self._uncommitted.article_views)
+            for day, ids in self._uncommitted.visitors.items():
+                visitors.setdefault(day, set()).update(ids)
         pending = Pending(
-            page_views=dict(self._page_views),
-            visitors={day: set(ids) for day, ids in self._visitors.items()},
-            article_views=dict(self._article_views),
+            page_views=dict(page_views),
+            visitors=visitors,
+            article_views=dict(article_views),
+            unique_visitors={day: len(ids) for day, ids in visitors.items()},
         )
         self._page_views.clear()
         self._article_views.clear()
         # Keep today's visitor ids so a visitor seen before the flush is not counted twice.
         today = max(self._visitors, default=None)
         self._visitors = {today: self._visitors[today]} if today else {}
+        self._uncommitted = pending
         return pending
+
+    async def commit(self, pending: Pending) -> None:
+        if self._uncommitted is pending:
+            self._uncommitted = None

@@ -6,8 +6,9 @@ habit of *returning* error objects stops here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -16,11 +17,16 @@ from extends.tornadis_compat import tornadis
 log = logging.getLogger("blog.redis")
 
 CONNECT_TIMEOUT_SECONDS = 2
+COMMAND_TIMEOUT_SECONDS = 5
 POOL_SIZE = 16
 
 
 class RedisUnavailable(Exception):
     """Redis could not be reached or refused the command."""
+
+
+class _ConnectionLost(Exception):
+    """The connection broke under a command (worth one retry on a fresh connection)."""
 
 
 def parse_redis_url(url: str) -> dict[str, Any]:
@@ -63,19 +69,48 @@ class RedisClient:
         return f"RedisClient({self._options['host']}:{self._options['port']})"
 
     async def call(self, *args: Any) -> Any:
-        """Run one command and return its reply; raises RedisUnavailable."""
+        """Run one command and return its reply; raises RedisUnavailable.
+
+        A pooled connection that died while idle (a Redis restart) is noticed only when it is
+        used: the command is then tried once more on a fresh connection.
+        """
+        try:
+            return await self._call_once(*args)
+        except _ConnectionLost:
+            pass
+        try:
+            return await self._call_once(*args)
+        except _ConnectionLost as exc:
+            raise RedisUnavailable(str(exc)) from None
+
+    async def _call_once(self, *args: Any) -> Any:
         client = await self._pool.get_connected_client()
         if isinstance(client, tornadis.TornadisException):
+            # tornadis keeps the pool's slot when connecting fails: give it back, or the
+            # pool runs dry after POOL_SIZE failures and every later call waits forever.
+            self._pool.release_client(client)
             raise RedisUnavailable(str(client))
         try:
-            reply = await client.call(*args)
-        finally:
-            if client.is_connected():
-                self._pool.release_client(client)
-            else:
-                # A dead connection must not go back to the pool.
-                client.disconnect()
-                self._pool.release_client(client)
+            reply = await asyncio.wait_for(client.call(*args), COMMAND_TIMEOUT_SECONDS)
+        except TimeoutError:
+            # A reply may still come on this connection: it must never serve another call.
+            client.disconnect()
+            self._pool.release_client(client)
+            raise RedisUnavailable(
+                f"{self} did not answer within {COMMAND_TIMEOUT_SECONDS}s"
+            ) from None
+        except BaseException:
+            client.disconnect()
+            self._pool.release_client(client)
+            raise
+        if client.is_connected():
+            self._pool.release_client(client)
+        else:
+            # A dead connection must not go back to the pool.
+            client.disconnect()
+            self._pool.release_client(client)
+            if isinstance(reply, tornadis.ConnectionError):
+                raise _ConnectionLost(str(reply))
         return _check(reply)
 
     async def pipeline(self, *commands: tuple[Any, ...]) -> list[Any]:
@@ -95,8 +130,14 @@ class RedisClient:
     def close(self) -> None:
         self._pool.destroy()
 
-    async def subscribe(self, *channels: str) -> AsyncIterator[tuple[str, bytes]]:
-        """Yield (channel, message) forever; raises RedisUnavailable when the link drops."""
+    async def subscribe(
+        self, *channels: str, on_subscribed: Callable[[], None] | None = None
+    ) -> AsyncIterator[tuple[str, bytes]]:
+        """Yield (channel, message) forever; raises RedisUnavailable when the link drops.
+
+        ``on_subscribed`` is called once Redis has confirmed the subscription, before any
+        message: from then on nothing published on the channels is missed.
+        """
         client = tornadis.PubSubClient(
             host=self._options["host"],
             port=self._options["port"],
@@ -108,6 +149,8 @@ class RedisClient:
         if not connected or not await client.pubsub_subscribe(*channels):
             client.disconnect()
             raise RedisUnavailable(f"cannot subscribe on {self}")
+        if on_subscribed is not None:
+            on_subscribed()
         try:
             while True:
                 reply = await client.pubsub_pop_message()

@@ -11,6 +11,7 @@ from model.blog import (
     Tag,
     article_tags,
 )
+from model.search import SearchDocument, SearchTerm
 from model.site import DailyStat, Media, SiteSetting, Widget
 from model.user import User
 
@@ -23,6 +24,8 @@ __all__ = [
     "DailyStat",
     "Media",
     "Menu",
+    "SearchDocument",
+    "SearchTerm",
     "SiteSetting",
     "Source",
     "Tag",

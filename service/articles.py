@@ -1,18 +1,104 @@
-"""Articles as readers see them."""
+"""Articles as readers see them: listings, one article with its neighbours, the archive."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import ColumnElement, and_, extract, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from model import Article
+from model import Article, Category, Source, Tag, article_tags
 from model.base import utcnow
 from model.pager import Pager
 from service.errors import NotFound
-from service.rendering import RENDERER_VERSION, render_markdown
+from service.rendering import RENDERER_VERSION, first_paragraph_text, render_markdown
+
+NO_SUCH_PAGE = "There is no such page."
 
 
-def _visible():
+@dataclass(frozen=True)
+class CategoryRef:
+    id: int
+    name: str
+
+    @property
+    def url(self) -> str:
+        return f"/category/{self.id}"
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    code: str
+    name: str
+
+    @property
+    def url(self) -> str:
+        return f"/source/{quote(self.code, safe='')}"
+
+
+@dataclass(frozen=True)
+class ArticleSummary:
+    """What a listing shows of an article: plain data, safe to cache and share."""
+
+    id: int
+    title: str
+    slug: str
+    publish_at: dt.datetime
+    updated_at: dt.datetime
+    category: CategoryRef | None
+    source: SourceRef | None
+    tags: tuple[str, ...]
+    summary: str
+    comment_count: int
+    view_count: int
+
+    @property
+    def url(self) -> str:
+        return article_path(self.id, self.slug)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of a list of articles, with what the page is about."""
+
+    items: list[ArticleSummary]
+    pager: Pager
+    heading: str = ""
+    intro: str = ""
+
+
+@dataclass(frozen=True)
+class MonthCount:
+    year: int
+    month: int
+    count: int
+
+    @property
+    def url(self) -> str:
+        return f"/archive/{self.year:04d}/{self.month:02d}"
+
+
+@dataclass(frozen=True)
+class ArticlePage:
+    article: Article
+    summary: ArticleSummary
+    newer: ArticleSummary | None
+    older: ArticleSummary | None
+
+
+def article_path(article_id: int, slug: str) -> str:
+    """The canonical path of an article: the id, then the slug when it has one."""
+    return f"/article/{article_id}/{quote(slug, safe='')}" if slug else f"/article/{article_id}"
+
+
+def tag_path(name: str) -> str:
+    return f"/tag/{quote(name, safe='')}"
+
+
+def visible() -> tuple[ColumnElement[bool], ...]:
     """Published, or scheduled with a time that has come (the job may not have run yet)."""
     now = utcnow()
     return (
@@ -22,38 +108,172 @@ def _visible():
     )
 
 
-def list_published(session: Session, page: int, per_page: int) -> tuple[list[Article], Pager]:
-    """One page of readable articles, newest first; NotFound past the last page."""
-    total = session.scalar(select(func.count()).select_from(Article).where(*_visible())) or 0
+def listable() -> tuple[ColumnElement[bool], ...]:
+    """Visible and not in a hidden category: what lists, feeds and search show."""
+    hidden = select(Category.id).where(Category.hidden.is_(True))
+    return (*visible(), or_(Article.category_id.is_(None), Article.category_id.not_in(hidden)))
+
+
+def summarize(article: Article) -> ArticleSummary:
+    """Plain data for a listing; the category, source and tags must be loaded."""
+    category = article.category
+    source = article.source
+    return ArticleSummary(
+        id=article.id,
+        title=article.title,
+        slug=article.slug,
+        publish_at=article.publish_at or article.created_at,
+        updated_at=article.updated_at,
+        category=CategoryRef(category.id, category.name) if category else None,
+        source=SourceRef(source.code, source.name) if source else None,
+        tags=tuple(tag.name for tag in article.tags),
+        summary=article.summary.strip() or first_paragraph_text(article.content),
+        comment_count=article.comment_count,
+        view_count=article.view_count,
+    )
+
+
+def _with_refs() -> tuple[Any, ...]:
+    return (
+        selectinload(Article.category),
+        selectinload(Article.source),
+        selectinload(Article.tags),
+    )
+
+
+def summaries(session: Session, conditions: tuple[Any, ...], limit: int) -> list[ArticleSummary]:
+    """The newest ``limit`` articles matching ``conditions``."""
+    rows = session.scalars(
+        select(Article)
+        .where(*conditions)
+        .options(*_with_refs())
+        .order_by(Article.publish_at.desc(), Article.id.desc())
+        .limit(limit)
+    ).all()
+    return [summarize(article) for article in rows]
+
+
+def _page(
+    session: Session, conditions: tuple[Any, ...], page: int, per_page: int
+) -> tuple[list[ArticleSummary], Pager]:
+    total = session.scalar(select(func.count()).select_from(Article).where(*conditions)) or 0
     pager = Pager(page=page, per_page=per_page, total=total)
     if page < 1 or page > pager.pages:
-        raise NotFound("There is no such page.")
-    articles = session.scalars(
+        raise NotFound(NO_SUCH_PAGE)
+    rows = session.scalars(
         select(Article)
-        .where(*_visible())
-        .options(selectinload(Article.category), selectinload(Article.tags))
+        .where(*conditions)
+        .options(*_with_refs())
         .order_by(Article.publish_at.desc(), Article.id.desc())
         .offset(pager.offset)
         .limit(per_page)
     ).all()
-    return list(articles), pager
+    return [summarize(article) for article in rows], pager
+
+
+def list_published(session: Session, page: int, per_page: int) -> Listing:
+    """The home page: listable articles, newest first; NotFound past the last page."""
+    items, pager = _page(session, listable(), page, per_page)
+    return Listing(items, pager)
+
+
+def category_listing(session: Session, category_id: int, page: int, per_page: int) -> Listing:
+    """A category's articles (a hidden category's page still works by its URL)."""
+    category = session.get(Category, category_id)
+    if category is None:
+        raise NotFound("There is no such category.")
+    items, pager = _page(session, (*visible(), Article.category_id == category.id), page, per_page)
+    return Listing(items, pager, heading=category.name, intro=category.intro)
+
+
+def tag_listing(session: Session, name: str, page: int, per_page: int) -> Listing:
+    tag = session.scalar(select(Tag).where(Tag.name == name))
+    if tag is None:
+        raise NotFound("There is no such tag.")
+    tagged = select(article_tags.c.article_id).where(article_tags.c.tag_id == tag.id)
+    items, pager = _page(session, (*listable(), Article.id.in_(tagged)), page, per_page)
+    return Listing(items, pager, heading=tag.name)
+
+
+def source_listing(session: Session, code: str, page: int, per_page: int) -> Listing:
+    source = session.scalar(select(Source).where(Source.code == code))
+    if source is None:
+        raise NotFound("There is no such source.")
+    items, pager = _page(session, (*listable(), Article.source_id == source.id), page, per_page)
+    return Listing(items, pager, heading=source.name)
+
+
+def month_listing(session: Session, year: int, month: int, page: int, per_page: int) -> Listing:
+    """Articles published in one month; a month with none is NotFound."""
+    if not (1 <= month <= 12 and 1970 <= year <= 9999):
+        raise NotFound(NO_SUCH_PAGE)
+    start = dt.datetime(year, month, 1)
+    end = dt.datetime(year + (month == 12), month % 12 + 1, 1)
+    conditions = (*listable(), Article.publish_at >= start, Article.publish_at < end)
+    items, pager = _page(session, conditions, page, per_page)
+    if pager.total == 0:
+        raise NotFound("Nothing was published that month.")
+    return Listing(items, pager)
+
+
+def archive_months(session: Session) -> list[MonthCount]:
+    """Every month with listable articles, newest first, with how many."""
+    year = extract("year", Article.publish_at)
+    month = extract("month", Article.publish_at)
+    rows = session.execute(
+        select(year, month, func.count())
+        .where(*listable())
+        .group_by(year, month)
+        .order_by(year.desc(), month.desc())
+    ).all()
+    return [MonthCount(int(y), int(m), int(n)) for y, m, n in rows]
 
 
 def get_published(session: Session, article_id: int) -> Article:
     """A readable article with what its page shows; drafts and future ones are NotFound."""
     article = session.scalar(
-        select(Article)
-        .where(Article.id == article_id, *_visible())
-        .options(
-            selectinload(Article.category),
-            selectinload(Article.tags),
-            selectinload(Article.source),
-        )
+        select(Article).where(Article.id == article_id, *visible()).options(*_with_refs())
     )
     if article is None:
         raise NotFound("There is no such article.")
     ensure_rendered(session, article)
     return article
+
+
+def article_page(session: Session, article_id: int) -> ArticlePage:
+    """One article with its newer and older neighbours among the listed articles."""
+    article = get_published(session, article_id)
+    when = article.publish_at
+    newer = session.scalar(
+        select(Article)
+        .where(
+            *listable(),
+            or_(
+                Article.publish_at > when, and_(Article.publish_at == when, Article.id > article.id)
+            ),
+        )
+        .options(*_with_refs())
+        .order_by(Article.publish_at.asc(), Article.id.asc())
+        .limit(1)
+    )
+    older = session.scalar(
+        select(Article)
+        .where(
+            *listable(),
+            or_(
+                Article.publish_at < when, and_(Article.publish_at == when, Article.id < article.id)
+            ),
+        )
+        .options(*_with_refs())
+        .order_by(Article.publish_at.desc(), Article.id.desc())
+        .limit(1)
+    )
+    return ArticlePage(
+        article=article,
+        summary=summarize(article),
+        newer=summarize(newer) if newer else None,
+        older=summarize(older) if older else None,
+    )
 
 
 def ensure_rendered(session: Session, article: Article) -> None:

@@ -1,0 +1,1 @@
+"""Load scripts, reported as ratios against reference points measured in the same run."""

@@ -1,0 +1,1 @@
+"""The author's side: every module here contributes its ``routes`` (collected by main.py)."""

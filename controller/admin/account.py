@@ -1,0 +1,70 @@
+"""The author's own account: display name, email, password."""
+
+from __future__ import annotations
+
+from controller.admin.base import FINGERPRINT_KEY, AdminHandler, FormError
+from service import account
+from service.account import ProfileForm
+
+
+class AccountHandler(AdminHandler):
+    async def get(self) -> None:
+        await self.show()
+
+    async def show(
+        self, error: FormError | None = None, profile: ProfileForm | None = None
+    ) -> None:
+        user = await self.run(account.get_account, self.current_user.id)
+        if error is not None:
+            self.set_status(error.status_code)
+        self.render(
+            "admin/account.html",
+            admin_section="account",
+            user=user,
+            profile=profile or ProfileForm(user.display_name, user.email),
+            error=error.message if error else None,
+        )
+
+    async def post(self) -> None:
+        profile = ProfileForm(
+            display_name=self.get_argument("display_name", ""),
+            email=self.get_argument("email", ""),
+        )
+        try:
+            user = await self.run_form(account.update_profile, self.current_user.id, profile)
+        except FormError as error:
+            await self.show(error, profile)
+            return
+        # The session carries the shown name (the navigation greets the author with it).
+        self.session["user"] = {
+            "id": user.id,
+            "username": user.username,
+            "display_name": user.display_name,
+        }
+        await self.done(self._("Your profile is saved."), "/admin/account", "pages")
+
+
+class PasswordHandler(AccountHandler):
+    async def post(self) -> None:
+        try:
+            fingerprint = await self.run_form(
+                account.change_password,
+                self.current_user.id,
+                self.get_argument("current_password", ""),
+                self.get_argument("new_password", ""),
+                self.get_argument("confirm_password", ""),
+            )
+        except FormError as error:
+            await self.show(error)
+            return
+        # This session stays signed in; every other session of this user is signed out on
+        # its next admin request (its fingerprint no longer matches).
+        self.session.rotate()
+        self.session[FINGERPRINT_KEY] = fingerprint
+        await self.done(self._("Your password is changed."), "/admin/account")
+
+
+routes = [
+    (r"/admin/account", AccountHandler),
+    (r"/admin/account/password", PasswordHandler),
+]

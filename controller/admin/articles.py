@@ -1,0 +1,171 @@
+"""Writing: the article list, the editor, the live preview, revisions and deletion."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from controller.admin.base import AdminHandler, FormError, pager_base
+from service import editor
+from service.editor import ArticleFilter, ArticleForm
+
+FORM_FIELDS = [field.name for field in dataclasses.fields(ArticleForm)]
+
+
+def article_scopes(article_id: int) -> tuple[str, ...]:
+    """What a change to one article makes stale for readers."""
+    return ("articles", f"article:{article_id}", "pages", "stats")
+
+
+class ArticleListHandler(AdminHandler):
+    async def get(self) -> None:
+        filters = ArticleFilter(
+            status=self.get_argument("status", ""),
+            category_id=self.optional_int("category_id"),
+            tag=self.get_argument("tag", "").strip(),
+            text=self.get_argument("q", "").strip()[:100],
+            page=self.get_int_argument("page", 1),
+        )
+        articles, pager = await self.run(editor.list_articles, filters)
+        choices = await self.run(editor.editor_choices)
+        self.render(
+            "admin/articles.html",
+            admin_section="articles",
+            articles=articles,
+            pager=pager,
+            filters=filters,
+            categories=choices.categories,
+            pager_base=pager_base(
+                "/admin/articles",
+                status=filters.status,
+                category_id=filters.category_id or "",
+                tag=filters.tag,
+                q=filters.text,
+            ),
+        )
+
+
+class EditorHandler(AdminHandler):
+    """/admin/articles/new and /admin/articles/<id>/edit: one editor for both."""
+
+    async def get(self, article_id: str | None = None) -> None:
+        article = await self.run(editor.load_article, int(article_id)) if article_id else None
+        form = ArticleForm.from_article(article) if article else ArticleForm()
+        await self.show(article, form)
+
+    async def post(self, article_id: str | None = None) -> None:
+        form = ArticleForm(**{name: self.get_argument(name, "") for name in FORM_FIELDS})
+        form.status = form.status or "draft"
+        current_id = int(article_id) if article_id else None
+        try:
+            article = await self.run_form(
+                editor.save_article, current_id, form, self.current_user.id
+            )
+        except FormError as error:
+            existing = await self.run(editor.load_article, current_id) if current_id else None
+            await self.show(existing, form, error)
+            return
+        messages = {
+            "draft": self._("The draft is saved."),
+            "published": self._("The article is published."),
+            "scheduled": self._("The article is scheduled."),
+        }
+        await self.done(
+            messages[article.status],
+            f"/admin/articles/{article.id}/edit",
+            *article_scopes(article.id),
+        )
+
+    async def show(self, article: Any, form: ArticleForm, error: FormError | None = None) -> None:
+        choices = await self.run(editor.editor_choices)
+        if error is not None:
+            self.set_status(error.status_code)
+        self.render(
+            "admin/editor.html",
+            admin_section="articles",
+            article=article,
+            form=form,
+            categories=choices.categories,
+            sources=choices.sources,
+            error=error.message if error else None,
+            # When the server last saved it (ms since the epoch): an older browser draft is stale.
+            updated_ms=int(article.updated_at.replace(tzinfo=dt.UTC).timestamp() * 1000)
+            if article
+            else 0,
+        )
+
+
+class PreviewHandler(AdminHandler):
+    """POST the Markdown, get the HTML the reader will see (a fragment for the editor)."""
+
+    async def post(self) -> None:
+        content = self.get_argument("content", "")
+        html, toc_html = await self.run(editor.render_preview, content)
+        self.set_header("Cache-Control", "no-store")
+        if self.request.headers.get("X-Requested-With") == "XMLHttpRequest":
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.finish(html)
+            return
+        # Without JavaScript the editor's "Preview" button opens this as a whole page.
+        self.render(
+            "admin/preview.html",
+            admin_section="articles",
+            title=self.get_argument("title", ""),
+            html=html,
+            toc_html=toc_html,
+        )
+
+
+class RevisionListHandler(AdminHandler):
+    async def get(self, article_id: str) -> None:
+        article, revisions = await self.run(editor.list_revisions, int(article_id))
+        self.render(
+            "admin/revisions.html", admin_section="articles", article=article, revisions=revisions
+        )
+
+
+class RevisionDiffHandler(AdminHandler):
+    async def get(self, article_id: str, revision_id: str) -> None:
+        view = await self.run(editor.revision_diff, int(article_id), int(revision_id))
+        self.render("admin/revision_diff.html", admin_section="articles", view=view)
+
+
+class RevisionRestoreHandler(AdminHandler):
+    async def post(self, article_id: str, revision_id: str) -> None:
+        article = await self.run(editor.restore_revision, int(article_id), int(revision_id))
+        await self.done(
+            self._("The revision is restored."),
+            f"/admin/articles/{article.id}/edit",
+            *article_scopes(article.id),
+        )
+
+
+class DeleteArticleHandler(AdminHandler):
+    async def get(self, article_id: str) -> None:
+        article = await self.run(editor.load_article, int(article_id))
+        self.render("admin/article_delete.html", admin_section="articles", article=article)
+
+    async def post(self, article_id: str) -> None:
+        await self.run(editor.delete_article, int(article_id))
+        await self.done(
+            self._("The article is deleted."),
+            "/admin/articles",
+            *article_scopes(int(article_id)),
+            f"comments:{article_id}",
+            "comments",
+        )
+
+
+ID = r"([0-9]{1,18})"
+
+routes = [
+    (r"/admin/articles", ArticleListHandler),
+    (r"/admin/articles/new", EditorHandler),
+    (rf"/admin/articles/{ID}/edit", EditorHandler),
+    (rf"/admin/articles/{ID}/revisions", RevisionListHandler),
+    (rf"/admin/articles/{ID}/revisions/{ID}", RevisionDiffHandler),
+    (rf"/admin/articles/{ID}/revisions/{ID}/restore", RevisionRestoreHandler),
+    (rf"/admin/articles/{ID}/delete", DeleteArticleHandler),
+    (r"/admin/preview", PreviewHandler),
+]

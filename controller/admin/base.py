@@ -1,0 +1,142 @@
+"""AdminHandler: every method needs a signed-in user whose session is still valid."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from controller.base import BaseHandler, PageError
+from service import account
+from service.errors import ServiceError, TooManyAttempts
+
+T = TypeVar("T")
+
+# The session remembers the password it was opened with (see service.account).
+FINGERPRINT_KEY = "auth_fingerprint"
+
+
+def stamp_session(handler: BaseHandler, password_hash: str) -> None:
+    """Tie the handler's session to the user's current password (call at every sign-in)."""
+    handler.session[FINGERPRINT_KEY] = account.password_fingerprint(password_hash)
+
+
+async def ensure_session_current(handler: BaseHandler) -> bool:
+    """Sign the handler's session out when its user's password changed since sign-in.
+
+    One small query. Returns whether the visitor is still signed in.
+    """
+    user = handler.current_user
+    if not user:
+        return False
+    current = await handler.application.run_service(account.session_fingerprint, user.id)
+    remembered = handler.session.get(FINGERPRINT_KEY)
+    if current is not None and remembered is None:
+        # Signed in by a path that did not stamp the session: adopt the current password.
+        handler.session[FINGERPRINT_KEY] = current
+        return True
+    if current is None or current != remembered:
+        await handler.sign_out()
+        handler.flash(handler._("Your password was changed: please sign in again."), "warning")
+        return False
+    return True
+
+
+def pager_base(path: str, **query: Any) -> str:
+    """``path?filters&`` so a pager link only has to add ``page=N``."""
+    kept = urlencode({name: value for name, value in query.items() if value not in ("", None)})
+    return f"{path}?{kept}&" if kept else f"{path}?"
+
+
+class FormError(Exception):
+    """A form's input was refused: the page is shown again with this message."""
+
+    def __init__(self, message: str, status_code: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+class AdminHandler(BaseHandler):
+    """Base of every /admin page.
+
+    GET by an anonymous visitor → the sign-in page with ``next``; any other method → 403
+    before anything changes (Tornado already refused a POST without a valid XSRF token).
+    A session opened before the user's password changed is signed out here.
+    """
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        if self._finished:
+            return
+        self.require_session_store()
+        if self.current_user:
+            await ensure_session_current(self)
+        if not self.current_user:
+            if self.request.method in ("GET", "HEAD"):
+                await self.redirect_to("/auth/login?" + urlencode({"next": self.request.uri}))
+                return
+            raise PageError(403, self._("Please sign in first."))
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Frame-Options", "DENY")
+
+    # --- services with translated messages ---------------------------------------------
+
+    def service_message(self, exc: ServiceError) -> str:
+        """A service's message in the visitor's language, with its details filled in."""
+        text = self._(exc.message)
+        try:
+            return text.format(**exc.details) if exc.details else text
+        except (KeyError, IndexError, ValueError):
+            return text
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            return await self.application.run_service(fn, *args, **kwargs)
+        except TooManyAttempts as exc:
+            raise PageError(429, self.service_message(exc), retry_after=exc.retry_after) from exc
+        except ServiceError as exc:
+            raise PageError(exc.status_code, self.service_message(exc)) from exc
+
+    async def run_form(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Like ``run``, but refused input raises FormError so the form is shown again."""
+        try:
+            return await self.application.run_service(fn, *args, **kwargs)
+        except ServiceError as exc:
+            if exc.status_code in (400, 409):
+                raise FormError(self.service_message(exc), exc.status_code) from exc
+            raise PageError(exc.status_code, self.service_message(exc)) from exc
+
+    # --- small helpers -----------------------------------------------------------------
+
+    def render_form_error(self, template: str, error: FormError, **kwargs: Any) -> None:
+        self.set_status(error.status_code)
+        self.render(template, error=error.message, **kwargs)
+
+    def optional_int(self, name: str) -> int | None:
+        raw = self.get_argument(name, "").strip()
+        if not raw:
+            return None
+        try:
+            return int(raw)
+        except ValueError:
+            raise PageError(400, self._("Bad parameter: {name}").format(name=name)) from None
+
+    def selected_ids(self, name: str = "ids") -> list[int]:
+        try:
+            return [int(value) for value in self.get_arguments(name) if value.strip()]
+        except ValueError:
+            raise PageError(400, self._("Bad parameter: {name}").format(name=name)) from None
+
+    async def done(self, message: str, url: str, *scopes: str) -> None:
+        """After a write: drop what readers would see stale, flash, redirect (PRG)."""
+        if scopes:
+            await self.invalidate(*scopes)
+        self.flash(message, "success")
+        await self.redirect_to(url)
+
+    def get_template_namespace(self) -> dict[str, Any]:
+        namespace = super().get_template_namespace()
+        namespace.setdefault("admin_section", "")
+        namespace["error"] = None
+        return namespace

@@ -1,0 +1,80 @@
+"""Uploaded images: upload (form or the editor's button, drop and paste), list, delete, serve."""
+
+from __future__ import annotations
+
+import tornado.web
+
+from controller.admin.base import AdminHandler, FormError
+from service import media
+
+
+class MediaHandler(AdminHandler):
+    async def get(self) -> None:
+        await self.show()
+
+    async def show(self, error: FormError | None = None) -> None:
+        items, pager = await self.run(media.list_media, self.get_int_argument("page", 1))
+        if error is not None:
+            self.set_status(error.status_code)
+        self.render(
+            "admin/media.html",
+            admin_section="media",
+            items=items,
+            pager=pager,
+            pager_base="/admin/media?",
+            max_mb=round(self.application.config.upload_max_bytes / (1024 * 1024), 1),
+            error=error.message if error else None,
+        )
+
+    async def post(self) -> None:
+        files = self.request.files.get("file") or []
+        wants_json = self.request.headers.get("X-Requested-With") == "XMLHttpRequest"
+        try:
+            if not files:
+                raise FormError(self._("Please choose a file."))
+            upload = files[0]
+            item = await self.run_form(
+                media.store_upload,
+                self.application.config.media_dir,
+                upload.filename,
+                upload.body,
+                self.application.config.upload_max_bytes,
+            )
+        except FormError as error:
+            if wants_json:
+                self.set_status(error.status_code)
+                self.finish({"error": error.message})
+                return
+            await self.show(error)
+            return
+        url = f"/media/{item.filename}"
+        if wants_json:
+            alt = item.original_name.rsplit(".", 1)[0].replace("]", "").replace("[", "")
+            self.finish({"url": url, "name": item.filename, "markdown": f"![{alt}]({url})"})
+            return
+        await self.done(self._("The image is uploaded."), "/admin/media")
+
+
+class MediaDeleteHandler(AdminHandler):
+    async def post(self, media_id: str) -> None:
+        await self.run(media.delete_media, self.application.config.media_dir, int(media_id))
+        await self.done(self._("The file is deleted."), "/admin/media", "pages")
+
+
+class MediaFileHandler(tornado.web.StaticFileHandler):
+    """Uploaded files from ``media_dir`` (in a cluster nginx serves /media/ itself)."""
+
+    def initialize(self) -> None:  # type: ignore[override]
+        super().initialize(path=self.application.config.media_dir)  # type: ignore[attr-defined]
+
+    def set_extra_headers(self, path: str) -> None:
+        # Served as the image type we detected, never sniffed into HTML.
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Content-Security-Policy", "default-src 'none'; sandbox")
+
+
+routes = [
+    (r"/admin/media", MediaHandler),
+    (r"/admin/media/([0-9]{1,18})/delete", MediaDeleteHandler),
+    (r"/media/([0-9a-f]{32}\.(?:png|jpg|gif|webp))", MediaFileHandler),
+]

@@ -1,0 +1,155 @@
+"""One article with its comments, and posting a comment (with the spam checks before it)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import tornado.web
+
+from controller.base import PageError
+from controller.reader_base import FORM_TIME_NAME, ReaderHandler
+from service import articles, comments
+from service.ratelimit import MemoryRateLimiter, RateLimiter
+
+HONEYPOT_FIELD = "website"
+
+
+@dataclass
+class CommentGuard:
+    """Spam defence without third parties: a honeypot, a minimum time, a per-IP limit."""
+
+    min_seconds: float = 3.0
+    max_age_days: float = 2.0
+    limiter: RateLimiter = field(default_factory=lambda: MemoryRateLimiter(limit=5, window=60))
+
+
+class ArticleHandler(ReaderHandler):
+    async def get(self, article_id: str, slug: str | None = None) -> None:
+        page = await self.run(articles.article_page, int(article_id))
+        if (slug or "") != page.article.slug:
+            query = self.request.query
+            self.redirect(page.summary.url + (f"?{query}" if query else ""), permanent=True)
+            return
+        form = comments.CommentForm(reply_to=self.reply_to_argument())
+        await self.show_article(page, form)
+
+    def reply_to_argument(self) -> int | None:
+        raw = self.get_argument("reply_to", "")
+        return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+    async def show_article(
+        self,
+        page: articles.ArticlePage,
+        form: comments.CommentForm,
+        status: int = 200,
+        error: str = "",
+    ) -> None:
+        article_id = page.article.id
+        thread = await self.run(comments.visible_comments, article_id)
+        await self.render_page(
+            "article.html",
+            scopes=(f"article:{article_id}", f"comments:{article_id}"),
+            article_id=article_id,
+            status=status,
+            page=page,
+            article=page.article,
+            comments=thread,
+            comment_form=form,
+            reply_floor=next((c.floor for c in thread if c.id == form.reply_to), None),
+            comment_error=error,
+            comment_pending=self.get_argument("comment", "") == "pending",
+            sidebar=await self.sidebar(),
+        )
+
+
+class CommentHandler(ArticleHandler):
+    """POST /article/<id>/comment: a refused comment shows the page again, text kept."""
+
+    def page_cacheable(self) -> bool:
+        return False
+
+    async def post(self, article_id: str) -> None:
+        form = comments.CommentForm(
+            author_name=self.get_argument("author_name", ""),
+            author_email=self.get_argument("author_email", ""),
+            content=self.get_argument("content", ""),
+            reply_to=self.reply_to_argument(),
+        )
+        if self.current_user and not form.author_name.strip():
+            form = comments.CommentForm(
+                self.current_user.shown_name, form.author_email, form.content, form.reply_to
+            )
+        refusal = self.spam_refusal()
+        if refusal is None:
+            try:
+                posted = await self.run(
+                    comments.post_comment,
+                    int(article_id),
+                    form,
+                    self.site.comment_mode,
+                    self.current_user is not None,
+                    self.ip_hash(),
+                )
+            except PageError as exc:
+                if exc.status_code == 404:
+                    raise
+                refusal = (exc.status_code, exc.message)
+        if refusal is not None:
+            page = await self.run(articles.article_page, int(article_id))
+            await self.show_article(page, form, status=refusal[0], error=refusal[1])
+            return
+        await self.invalidate(
+            f"comments:{article_id}", "comments", f"article:{article_id}", "pages", "stats"
+        )
+        if posted.pending:
+            self.redirect(f"{posted.article_url}?comment=pending#comment-form", status=303)
+        else:
+            self.redirect(f"{posted.article_url}#floor-{posted.floor}", status=303)
+
+    def spam_refusal(self) -> tuple[int, str] | None:
+        """(status, reason) when the post looks automated or comes too often, else None."""
+        guard: CommentGuard = self.application.comment_guard  # type: ignore[attr-defined]
+        if self.get_argument(HONEYPOT_FIELD, ""):
+            return 400, "Your comment looks automated and was not posted."
+        shown_at = self.decode_form_time(guard.max_age_days)
+        if shown_at is None:
+            return 400, "The form has expired. Please post your comment again."
+        if time.time() - shown_at < guard.min_seconds:
+            return 400, "That was very fast. Please wait a few seconds and post again."
+        retry_after = guard.limiter.hit(self.request.remote_ip or "")
+        if retry_after is not None:
+            self.set_header("Retry-After", str(retry_after))
+            return 429, "You are commenting too often. Please wait a minute and try again."
+        return None
+
+    def decode_form_time(self, max_age_days: float) -> float | None:
+        value = tornado.web.decode_signed_value(
+            self.application.settings["cookie_secret"],
+            FORM_TIME_NAME,
+            self.get_argument("form_time", ""),
+            max_age_days=max_age_days,
+        )
+        try:
+            return float(value) if value is not None else None
+        except ValueError:
+            return None
+
+    def ip_hash(self) -> str:
+        """The address is kept only as a keyed hash (enough to spot a flood, not a person)."""
+        secret = str(self.application.settings["cookie_secret"]).encode()
+        address = (self.request.remote_ip or "").encode()
+        return hmac.new(secret, address, hashlib.sha256).hexdigest()
+
+
+def setup(app: Any) -> None:
+    app.comment_guard = CommentGuard()
+
+
+routes = [
+    (r"/article/([0-9]{1,18})/comment", CommentHandler),
+    (r"/article/([0-9]{1,18})(?:/([^/]*))?", ArticleHandler),
+]

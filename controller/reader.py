@@ -1,0 +1,228 @@
+"""The reader's pages: lists of articles, one article, search, the archive, feeds, languages."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from controller.base import LANGUAGE_COOKIE, PageError
+from controller.reader_base import ReaderHandler
+from service import articles, feeds, search, stats
+
+log = logging.getLogger("blog.reader")
+
+COUNTER_FLUSH_SECONDS = 60
+SEARCH_INDEX_SECONDS = 60
+
+
+class ListingHandler(ReaderHandler):
+    """A paginated list of articles; the page size comes from the site settings only."""
+
+    def page_number(self) -> int:
+        return self.get_int_argument("page", 1)
+
+    async def show_listing(
+        self, listing: articles.Listing, base_path: str, title: str, kind: str, **extra: Any
+    ) -> None:
+        await self.render_page(
+            "listing.html",
+            listing=listing,
+            base_path=base_path,
+            page_title=title,
+            kind=kind,
+            sidebar=await self.sidebar(),
+            **extra,
+        )
+
+
+class HomeHandler(ListingHandler):
+    async def get(self) -> None:
+        listing = await self.run(
+            articles.list_published, self.page_number(), self.site.posts_per_page
+        )
+        await self.render_page(
+            "home.html",
+            listing=listing,
+            base_path="/",
+            kind="home",
+            sidebar=await self.sidebar(),
+        )
+
+
+class CategoryHandler(ListingHandler):
+    async def get(self, category_id: str) -> None:
+        listing = await self.run(
+            articles.category_listing,
+            int(category_id),
+            self.page_number(),
+            self.site.posts_per_page,
+        )
+        title = self._("Category: %(name)s") % {"name": listing.heading}
+        await self.show_listing(listing, f"/category/{category_id}", title, "category")
+
+
+class TagHandler(ListingHandler):
+    async def get(self, name: str) -> None:
+        listing = await self.run(
+            articles.tag_listing, name, self.page_number(), self.site.posts_per_page
+        )
+        title = self._("Tag: %(name)s") % {"name": listing.heading}
+        await self.show_listing(listing, articles.tag_path(name), title, "tag")
+
+
+class SourceHandler(ListingHandler):
+    async def get(self, code: str) -> None:
+        listing = await self.run(
+            articles.source_listing, code, self.page_number(), self.site.posts_per_page
+        )
+        title = self._("Source: %(name)s") % {"name": self._(listing.heading)}
+        await self.show_listing(listing, f"/source/{code}", title, "source")
+
+
+class MonthHandler(ListingHandler):
+    async def get(self, year: str, month: str) -> None:
+        listing = await self.run(
+            articles.month_listing,
+            int(year),
+            int(month),
+            self.page_number(),
+            self.site.posts_per_page,
+        )
+        title = self._("Archive: %(year)s-%(month)s") % {"year": year, "month": month}
+        await self.show_listing(listing, f"/archive/{year}/{month}", title, "month")
+
+
+class ArchiveIndexHandler(ReaderHandler):
+    async def get(self) -> None:
+        months = await self.run(articles.archive_months)
+        await self.render_page("archive.html", months=months, sidebar=await self.sidebar())
+
+
+class SearchHandler(ReaderHandler):
+    def page_cacheable(self) -> bool:
+        # Queries are endless: caching them would push the real pages out of the cache.
+        return False
+
+    async def get(self) -> None:
+        query = self.get_argument("q", "")
+        page = self.get_int_argument("page", 1)
+        problem = search.query_problem(query)
+        if problem:
+            # An empty box is a question, not an error; a query too long to run is a 400.
+            await self.render_page(
+                "search.html",
+                query=query,
+                results=None,
+                problem=problem,
+                status=200 if not query.strip() else 400,
+                sidebar=await self.sidebar(),
+            )
+            return
+        results = await self.run(search.search_articles, query, page, self.site.posts_per_page)
+        await self.render_page(
+            "search.html",
+            query=query,
+            results=results,
+            problem=None,
+            sidebar=await self.sidebar(),
+        )
+
+
+class LanguageHandler(ReaderHandler):
+    """GET /lang/<code>?next=/path: remember the language and go back (same site only)."""
+
+    def page_cacheable(self) -> bool:
+        return False
+
+    async def get(self, code: str) -> None:
+        if code not in self.application.languages:
+            raise PageError(404, self._("There is no such language."))
+        self.set_cookie(
+            LANGUAGE_COOKIE,
+            code,
+            expires_days=365,
+            httponly=True,
+            samesite="Lax",
+            secure=self.application.config.secure_cookies,
+        )
+        self.redirect(self.safe_next(self.get_argument("next", None)))
+
+
+class FeedHandler(ReaderHandler):
+    """Atom or RSS with the full content of the newest listed articles."""
+
+    async def get(self, kind: str) -> None:
+        entries = await self.run(feeds.feed_entries)
+        site = feeds.SiteInfo(
+            title=self.site.title,
+            subtitle=self.site.signature,
+            base_url=self.base_url(),
+            language=self.locale.code.replace("_", "-"),
+        )
+        if kind == "atom":
+            body, content_type = feeds.atom_feed(site, entries), "application/atom+xml"
+        else:
+            body, content_type = feeds.rss_feed(site, entries), "application/rss+xml"
+        await self.send_document(body.decode("utf-8"), content_type + "; charset=UTF-8")
+
+    async def send_document(self, body: str, content_type: str) -> None:
+        self.store_page(self.page_cacheable(), body, content_type, (), None)
+        await self.finish_page(body, content_type)
+
+
+class SitemapHandler(FeedHandler):
+    async def get(self) -> None:
+        entries = await self.run(feeds.sitemap_entries)
+        body = feeds.sitemap_xml(self.base_url(), entries).decode("utf-8")
+        await self.send_document(body, "application/xml; charset=UTF-8")
+
+
+class RobotsHandler(FeedHandler):
+    async def get(self, *_path: str) -> None:
+        await self.send_document(feeds.robots_txt(self.base_url()), "text/plain; charset=UTF-8")
+
+
+async def flush_counters(app: Any) -> None:
+    """Write what the counters hold; only a successful write lets them forget it."""
+    pending = await app.counters.drain()
+    if pending.is_empty():
+        return
+    await app.run_service(stats.flush_counters, pending)
+    await app.counters.commit(pending)
+    await app.invalidate("stats")
+
+
+async def refresh_search_index(app: Any) -> None:
+    done = await app.run_service(search.refresh_index)
+    if done:
+        log.info("search index: %d article(s) indexed", done)
+
+
+def _serve_robots_txt(app: Any) -> None:
+    """Tornado maps /robots.txt to the static directory when static_path is set; ours names
+    the sitemap with the visitor's host, so the dynamic handler takes that route over."""
+    for rule in app.wildcard_router.rules:
+        if getattr(rule.matcher, "regex", None) and "robots" in rule.matcher.regex.pattern:
+            rule.target = RobotsHandler
+            rule.target_kwargs = {}
+
+
+def setup(app: Any) -> None:
+    _serve_robots_txt(app)
+    app.jobs.add("flush-counters", COUNTER_FLUSH_SECONDS, lambda: flush_counters(app))
+    app.jobs.add("search-index", SEARCH_INDEX_SECONDS, lambda: refresh_search_index(app))
+
+
+routes = [
+    (r"/", HomeHandler),
+    (r"/category/([0-9]{1,9})", CategoryHandler),
+    (r"/tag/([^/]+)", TagHandler),
+    (r"/source/([a-z0-9_-]{1,32})", SourceHandler),
+    (r"/archive", ArchiveIndexHandler),
+    (r"/archive/([0-9]{4})/([0-9]{2})", MonthHandler),
+    (r"/search", SearchHandler),
+    (r"/lang/([A-Za-z_]{2,10})", LanguageHandler),
+    (r"/feed\.(atom|rss)", FeedHandler),
+    (r"/sitemap\.xml", SitemapHandler),
+    (r"/robots\.txt", RobotsHandler),
+]

@@ -1,0 +1,221 @@
+"""ReaderHandler: what every reader page shares — navigation, sidebar, counting, the page cache.
+
+The full-page cache keeps the HTML of pages anonymous visitors see (no session
+cookie, so no flash and no user). Nothing personal is cached: the XSRF field and
+the comment form's signed time are placeholders filled for each request, and
+cookies are set on each response, never stored with the page.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from controller.base import BaseHandler
+from extends.session import COOKIE_NAME
+from model.base import utcnow
+from service import navigation, stats, widgets
+
+VISITOR_COOKIE = "vid"
+PAGE_TTL_SECONDS = 300
+SIDEBAR_TTL_SECONDS = 60
+# Every reader page shows the navigation, the sidebar and the settings: any of them drops it.
+PAGE_SCOPES = ("pages", "settings", "nav", "widgets", "articles", "comments", "stats")
+PAGE_ARGUMENTS = ("page", "reply_to", "comment")
+XSRF_PLACEHOLDER = "<!--inkwell:xsrf-->"
+FORM_TIME_PLACEHOLDER = "inkwell-form-time-placeholder"
+FORM_TIME_NAME = "comment_form_time"
+_BOT = re.compile(
+    r"bot|crawl|spider|slurp|archiver|facebookexternalhit|embedly|preview|monitor|"
+    r"curl|wget|python-requests|python-urllib|httpclient|feedfetcher|headlesschrome",
+    re.IGNORECASE,
+)
+_VISITOR_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    body: str
+    content_type: str
+    article_id: int | None
+
+
+class ReaderHandler(BaseHandler):
+    """Base of the reader's pages."""
+
+    def initialize(self) -> None:
+        super().initialize()
+        self.navigation: navigation.Navigation | None = None
+        self._rendering_for_cache = False
+        self._cache_generation = 0
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        if self._finished:
+            return
+        self._cache_generation = self.application.cache.generation
+        if self.page_cacheable():
+            cached = self.application.cache.get(self.page_key())
+            if cached is not None:
+                await self.count_view(cached.article_id, cached.content_type)
+                self.set_header("Content-Type", cached.content_type)
+                self.finish(self.personalise(cached.body))
+                return
+        self.navigation = await self.application.cache.get_or_load(
+            "nav", lambda: self.application.run_service(navigation.navigation), scopes=["nav"]
+        )
+
+    async def head(self, *args: Any, **kwargs: Any) -> None:
+        await self.get(*args, **kwargs)  # type: ignore[attr-defined]
+
+    # --- the full-page cache ----------------------------------------------------------
+
+    def page_cacheable(self) -> bool:
+        return (
+            self.request.method in ("GET", "HEAD")
+            and not self.get_cookie(COOKIE_NAME)
+            and not self.current_user
+        )
+
+    def page_key(self) -> str:
+        # Only the arguments pages read are part of the key: "?utm_source=..." or random junk
+        # shares the entry of the plain URL instead of filling the cache with copies.
+        request = self.request
+        arguments = urlencode(
+            [
+                (name, self.get_argument(name))
+                for name in PAGE_ARGUMENTS
+                if name in request.arguments
+            ]
+        )
+        return (
+            f"page:{self.locale.code}:{request.protocol}://{request.host}{request.path}?{arguments}"
+        )
+
+    async def render_page(
+        self,
+        template_name: str,
+        *,
+        scopes: tuple[str, ...] = (),
+        article_id: int | None = None,
+        status: int = 200,
+        **kwargs: Any,
+    ) -> None:
+        """Render a reader page; keep it for anonymous visitors when it is a plain 200."""
+        cacheable = status == 200 and self.page_cacheable()
+        self._rendering_for_cache = cacheable
+        try:
+            body = self.render_string(template_name, **kwargs).decode("utf-8")
+        finally:
+            self._rendering_for_cache = False
+        content_type = "text/html; charset=UTF-8"
+        self.store_page(cacheable, body, content_type, scopes, article_id)
+        await self.finish_page(body, content_type, status, article_id)
+
+    def store_page(
+        self,
+        cacheable: bool,
+        body: str,
+        content_type: str,
+        scopes: tuple[str, ...],
+        article_id: int | None,
+    ) -> None:
+        # An invalidation that arrived while this page was built makes it stale: do not keep it.
+        if cacheable and self.application.cache.generation == self._cache_generation:
+            self.application.cache.set(
+                self.page_key(),
+                CachedPage(body, content_type, article_id),
+                scopes=(*PAGE_SCOPES, *scopes),
+                ttl=PAGE_TTL_SECONDS,
+            )
+
+    async def finish_page(
+        self, body: str, content_type: str, status: int = 200, article_id: int | None = None
+    ) -> None:
+        if status == 200:
+            await self.count_view(article_id, content_type)
+        self.set_status(status)
+        self.set_header("Content-Type", content_type)
+        self.finish(self.personalise(body))
+
+    def personalise(self, body: str) -> str:
+        """Fill what belongs to this visitor into a page that may come from the cache."""
+        if XSRF_PLACEHOLDER in body:
+            body = body.replace(XSRF_PLACEHOLDER, super().xsrf_form_html())
+        if FORM_TIME_PLACEHOLDER in body:
+            body = body.replace(FORM_TIME_PLACEHOLDER, self._signed_form_time())
+        return body
+
+    def xsrf_form_html(self) -> str:
+        if self._rendering_for_cache:
+            return XSRF_PLACEHOLDER
+        return super().xsrf_form_html()
+
+    def comment_form_time(self) -> str:
+        """The signed moment the comment form was shown (checked against quick robots)."""
+        if self._rendering_for_cache:
+            return FORM_TIME_PLACEHOLDER
+        return self._signed_form_time()
+
+    def _signed_form_time(self) -> str:
+        return self.create_signed_value(FORM_TIME_NAME, str(int(time.time()))).decode()
+
+    # --- counting ---------------------------------------------------------------------
+
+    def is_robot(self) -> bool:
+        agent = self.request.headers.get("User-Agent", "")
+        return not agent or bool(_BOT.search(agent))
+
+    async def count_view(self, article_id: int | None, content_type: str = "text/html") -> None:
+        """One page view (and one article view) for a person's GET of an HTML page."""
+        if self.request.method != "GET" or not content_type.startswith("text/html"):
+            return
+        if self.is_robot():
+            return
+        visitor = self.get_cookie(VISITOR_COOKIE) or ""
+        if not _VISITOR_ID.match(visitor):
+            visitor = secrets.token_hex(16)
+            self.set_cookie(
+                VISITOR_COOKIE,
+                visitor,
+                expires_days=730,
+                httponly=True,
+                samesite="Lax",
+                secure=self.application.config.secure_cookies,
+            )
+        await self.application.counters.record(utcnow().date(), visitor, article_id)
+
+    # --- what every page shows --------------------------------------------------------
+
+    async def sidebar(self) -> list[widgets.SidebarWidget]:
+        """The enabled widgets; the statistics include what is counted but not yet saved."""
+        today = utcnow().date()
+        loaded = await self.application.cache.get_or_load(
+            f"sidebar:{today.isoformat()}",
+            lambda: self.application.run_service(widgets.sidebar, today),
+            scopes=["widgets", "articles", "comments", "nav", "stats", "settings"],
+            ttl=SIDEBAR_TTL_SECONDS,
+        )
+        if not any(widget.kind == "stats" for widget in loaded):
+            return loaded
+        live = await self.application.counters.today(today)
+        return [
+            dataclasses.replace(widget, stats=stats.with_live_counts(widget.stats, live))
+            if widget.kind == "stats"
+            else widget
+            for widget in loaded
+        ]
+
+    def base_url(self) -> str:
+        """The scheme and host the visitor used (absolute links in feeds and meta tags)."""
+        return f"{self.request.protocol}://{self.request.host}"
+
+    def get_template_namespace(self) -> dict[str, Any]:
+        namespace = super().get_template_namespace()
+        namespace.update(base_url=self.base_url(), navigation=self.navigation)
+        return namespace

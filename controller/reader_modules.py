@@ -1,0 +1,79 @@
+"""UI modules: the repeated pieces of reader pages (navigation, cards, pager, comments...)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import tornado.web
+
+from service.articles import ArticleSummary
+
+LANGUAGE_NAMES = {"en_US": "English", "zh_CN": "简体中文"}
+
+
+class SiteNav(tornado.web.UIModule):
+    """Menus with their categories, then the categories under no menu (when loaded)."""
+
+    def render(self) -> str:
+        navigation = getattr(self.handler, "navigation", None)
+        return self.render_string("modules/nav.html", navigation=navigation)
+
+
+class LanguageSwitch(tornado.web.UIModule):
+    def render(self) -> str:
+        languages = [
+            (code, LANGUAGE_NAMES.get(code, code)) for code in self.handler.application.languages
+        ]
+        here = self.request.uri or "/"
+        return self.render_string(
+            "modules/language_switch.html",
+            languages=languages,
+            current=self.locale.code,
+            next_query=urlencode({"next": here}),
+        )
+
+
+class ArticleCard(tornado.web.UIModule):
+    def render(self, article: ArticleSummary, title_html: str = "", snippet_html: str = "") -> str:
+        return self.render_string(
+            "modules/article_card.html",
+            article=article,
+            title_html=title_html,
+            snippet_html=snippet_html,
+        )
+
+
+class Pager(tornado.web.UIModule):
+    """Numbered pages with previous/next; ``query`` keeps other arguments (the search)."""
+
+    def render(self, pager: Any, base_path: str, query: dict[str, str] | None = None) -> str:
+        def page_url(number: int) -> str:
+            arguments = dict(query or {})
+            if number > 1:
+                arguments["page"] = str(number)
+            return base_path + ("?" + urlencode(arguments) if arguments else "")
+
+        return self.render_string("modules/pager.html", pager=pager, page_url=page_url)
+
+
+class CommentItem(tornado.web.UIModule):
+    def render(self, comment: Any, comments_open: bool) -> str:
+        return self.render_string(
+            "modules/comment.html", comment=comment, comments_open=comments_open
+        )
+
+
+class Sidebar(tornado.web.UIModule):
+    def render(self, widgets: list[Any]) -> str:
+        return self.render_string("modules/sidebar.html", widgets=widgets)
+
+
+ui_modules = {
+    "SiteNav": SiteNav,
+    "LanguageSwitch": LanguageSwitch,
+    "ArticleCard": ArticleCard,
+    "Pager": Pager,
+    "CommentItem": CommentItem,
+    "Sidebar": Sidebar,
+}

@@ -1,0 +1,169 @@
+"""Traffic counters in Redis, shared by every instance of a cluster.
+
+Live keys: a HASH of page views per day (HINCRBY), a HyperLogLog of visitor ids
+per day (PFADD), a HASH of views per article (HINCRBY).
+
+A flush must neither lose nor double-count a view, even when the leader changes
+in the middle of it. ``drain`` therefore moves the live counts, in one Lua script
+(atomic in Redis), into a batch of its own and reads it back; the batch stays in
+Redis until ``commit`` deletes it after the database write succeeded. A batch
+that was never committed (its leader died, or its write failed) is merged into a
+later drain: at once by the instance that drained it, by any other once it is
+older than ``orphan_after_seconds``, so its views arrive late rather than never.
+Views recorded while a flush runs go to the live keys and wait for the next one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import time
+
+from extends.counters import Pending, TodayStats
+from extends.redis import RedisClient, RedisUnavailable
+
+log = logging.getLogger("blog.counters")
+
+PREFIX = "inkwell:stats:"
+PAGE_VIEWS_KEY = PREFIX + "pv"
+ARTICLE_VIEWS_KEY = PREFIX + "articles"
+BATCHES_KEY = PREFIX + "batches"
+BATCH_PREFIX = PREFIX + "batch:"
+# A day's visitors are kept a little past the day, for the last flush of that day.
+VISITORS_TTL_SECONDS = 3 * 24 * 3600
+# Never claim a batch younger than this: its flush may still be writing it.
+ORPHAN_AFTER_SECONDS = 300
+WARN_EVERY_SECONDS = 60
+
+# KEYS: live page views, live article views, batch index.
+# ARGV: new batch token, batch key prefix, orphan age in ms, then this instance's own
+# uncommitted batch tokens (a failed write: taken back whatever their age).
+# Returns {page view pairs, article view pairs, claimed orphans} of the new batch.
+DRAIN_SCRIPT = """
+local live_pv, live_articles, batches = KEYS[1], KEYS[2], KEYS[3]
+local token, prefix, orphan_ms = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local batch_pv, batch_articles = prefix .. token .. ':pv', prefix .. token .. ':articles'
+local function move(source, target)
+  if redis.call('EXISTS', source) == 0 then return end
+  if redis.call('EXISTS', target) == 0 then
+    redis.call('RENAME', source, target)
+    return
+  end
+  local flat = redis.call('HGETALL', source)
+  for i = 1, #flat, 2 do redis.call('HINCRBY', target, flat[i], flat[i + 1]) end
+  redis.call('DEL', source)
+end
+move(live_pv, batch_pv)
+move(live_articles, batch_articles)
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local function claim(old)
+  move(prefix .. old .. ':pv', batch_pv)
+  move(prefix .. old .. ':articles', batch_articles)
+  return redis.call('ZREM', batches, old)
+end
+for i = 4, #ARGV do claim(ARGV[i]) end
+local orphans = redis.call('ZRANGEBYSCORE', batches, '-inf', now_ms - orphan_ms)
+for _, old in ipairs(orphans) do claim(old) end
+local pv = redis.call('HGETALL', batch_pv)
+local articles = redis.call('HGETALL', batch_articles)
+if #pv > 0 or #articles > 0 then
+  redis.call('ZADD', batches, now_ms, token)
+end
+return {pv, articles, #orphans}
+"""
+
+
+def _pairs(flat: list[bytes]) -> list[tuple[str, int]]:
+    return [(flat[i].decode(), int(flat[i + 1])) for i in range(0, len(flat), 2)]
+
+
+class RedisCounters:
+    """The ``Counters`` protocol over one Redis server."""
+
+    def __init__(
+        self, client: RedisClient, orphan_after_seconds: float = ORPHAN_AFTER_SECONDS
+    ) -> None:
+        self.client = client
+        self.orphan_after_seconds = orphan_after_seconds
+        self._last_warning = 0.0
+        # Batches this instance drained and has not committed (their write failed).
+        self._uncommitted: set[str] = set()
+
+    async def record(self, day: dt.date, visitor_id: str, article_id: int | None) -> None:
+        """Count a view; when Redis is down the view is lost, the page is still served."""
+        visitors_key = f"{PREFIX}uv:{day.isoformat()}"
+        commands: list[tuple[object, ...]] = [
+            ("HINCRBY", PAGE_VIEWS_KEY, day.isoformat(), 1),
+            ("PFADD", visitors_key, visitor_id),
+            ("EXPIRE", visitors_key, VISITORS_TTL_SECONDS),
+        ]
+        if article_id is not None:
+            commands.append(("HINCRBY", ARTICLE_VIEWS_KEY, str(article_id), 1))
+        try:
+            await self.client.pipeline(*commands)
+        except RedisUnavailable as exc:
+            self._warn(f"a page view was not counted: {exc}")
+
+    async def today(self, day: dt.date) -> TodayStats:
+        """Views and unique visitors of ``day`` not yet flushed (zeros when Redis is down)."""
+        try:
+            views, visitors = await self.client.pipeline(
+                ("HGET", PAGE_VIEWS_KEY, day.isoformat()),
+                ("PFCOUNT", f"{PREFIX}uv:{day.isoformat()}"),
+            )
+        except RedisUnavailable as exc:
+            self._warn(f"today's counts are unavailable: {exc}")
+            return TodayStats(0, 0)
+        return TodayStats(int(views or 0), int(visitors or 0))
+
+    async def drain(self) -> Pending:
+        """Move the live counts into a new batch and return it; raises RedisUnavailable."""
+        token = f"{int(time.time())}-{secrets.token_hex(6)}"
+        page_views, article_views, orphans = await self.client.call(
+            "EVAL",
+            DRAIN_SCRIPT,
+            3,
+            PAGE_VIEWS_KEY,
+            ARTICLE_VIEWS_KEY,
+            BATCHES_KEY,
+            token,
+            BATCH_PREFIX,
+            int(self.orphan_after_seconds * 1000),
+            *sorted(self._uncommitted),
+        )
+        self._uncommitted.clear()
+        if orphans:
+            log.warning("merged %d unfinished counter flush(es) into this one", orphans)
+        pending = Pending(
+            page_views={dt.date.fromisoformat(day): n for day, n in _pairs(page_views)},
+            article_views={int(article): n for article, n in _pairs(article_views)},
+        )
+        if pending.page_views:
+            days = sorted(pending.page_views)
+            counts = await self.client.pipeline(
+                *(("PFCOUNT", f"{PREFIX}uv:{day.isoformat()}") for day in days)
+            )
+            pending.unique_visitors = {day: int(n) for day, n in zip(days, counts, strict=True)}
+        if not pending.is_empty():
+            pending.batch = token
+            self._uncommitted.add(token)
+        return pending
+
+    async def commit(self, pending: Pending) -> None:
+        """The database has this batch: delete it from Redis."""
+        if not pending.batch:
+            return
+        self._uncommitted.discard(pending.batch)
+        await self.client.pipeline(
+            ("DEL", f"{BATCH_PREFIX}{pending.batch}:pv", f"{BATCH_PREFIX}{pending.batch}:articles"),
+            ("ZREM", BATCHES_KEY, pending.batch),
+        )
+
+    def _warn(self, message: str) -> None:
+        # Once a minute is enough: during an outage every page view would say it again.
+        now = time.monotonic()
+        if now - self._last_warning >= WARN_EVERY_SECONDS:
+            self._last_warning = now
+            log.warning(message)

@@ -1,0 +1,80 @@
+"""The signed-in author's own account: profile, password, and the session fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from model import User
+from model.base import utcnow
+from service import users
+from service.errors import Invalid, NotFound
+
+MAX_DISPLAY_NAME = 100
+MAX_EMAIL = 255
+
+
+def password_fingerprint(password_hash: str) -> str:
+    """A short digest of the stored hash: it changes whenever the password does.
+
+    A session keeps it from sign-in; a session whose fingerprint no longer
+    matches was opened before a password change and is signed out.
+    """
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:32]
+
+
+def session_fingerprint(session: Session, user_id: int) -> str | None:
+    """The current fingerprint of a user (one small query), None when the user is gone."""
+    stored = session.scalar(select(User.password_hash).where(User.id == user_id))
+    return password_fingerprint(stored) if stored is not None else None
+
+
+def get_account(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("There is no such user.")
+    return user
+
+
+@dataclass(frozen=True)
+class ProfileForm:
+    display_name: str
+    email: str
+
+
+def update_profile(session: Session, user_id: int, form: ProfileForm) -> User:
+    """Change the display name and email of a user."""
+    user = get_account(session, user_id)
+    display_name = form.display_name.strip()
+    email = form.email.strip()
+    if len(display_name) > MAX_DISPLAY_NAME:
+        raise Invalid("The display name must be at most 100 characters long.")
+    if email and ("@" not in email or len(email) > MAX_EMAIL or any(c.isspace() for c in email)):
+        raise Invalid("Please enter a valid email address.")
+    user.display_name = display_name
+    user.email = email
+    session.commit()
+    return user
+
+
+def change_password(
+    session: Session, user_id: int, current: str, new: str, confirmation: str
+) -> str:
+    """Set a new password after checking the current one; returns the new fingerprint."""
+    user = get_account(session, user_id)
+    if users.authenticate(session, user.username, current) is None:
+        raise Invalid("The current password is not correct.")
+    if new != confirmation:
+        raise Invalid("The two new passwords differ.")
+    users.check_password_strength(new)
+    user.password_hash = users.hash_password(new)
+    user.password_changed_at = utcnow()
+    session.commit()
+    return password_fingerprint(user.password_hash)
+
+
+def count_users(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(User)) or 0

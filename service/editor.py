@@ -1,0 +1,380 @@
+"""Writing: create, update, publish, schedule and delete articles; revisions; the admin list."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from model import Article, ArticleRevision, Category, Comment, Source, Tag, article_tags
+from model.base import utcnow
+from model.blog import ARTICLE_STATUSES
+from model.pager import Pager
+from service.errors import Invalid, NotFound
+from service.rendering import RENDERER_VERSION, first_paragraph_text, render_markdown
+
+MAX_TITLE = 200
+MAX_TAG = 64
+MAX_TAGS = 20
+ADMIN_PAGE_SIZE = 20
+_SLUG_JUNK = re.compile(r"[^\w]+", re.UNICODE)
+_TAG_SEPARATORS = re.compile(r"[,，、]")
+
+
+@dataclass
+class ArticleForm:
+    """What the editor posts, as text: validated by ``save_article``."""
+
+    title: str = ""
+    content: str = ""
+    summary: str = ""
+    category_id: str = ""
+    source_id: str = ""
+    tags: str = ""
+    status: str = "draft"
+    publish_at: str = ""
+
+    @classmethod
+    def from_article(cls, article: Article) -> ArticleForm:
+        return cls(
+            title=article.title,
+            content=article.content,
+            summary=article.summary,
+            category_id=str(article.category_id or ""),
+            source_id=str(article.source_id or ""),
+            tags=", ".join(tag.name for tag in article.tags),
+            status=article.status,
+            publish_at=format_publish_at(article.publish_at),
+        )
+
+
+@dataclass(frozen=True)
+class ArticleFilter:
+    status: str = ""
+    category_id: int | None = None
+    tag: str = ""
+    text: str = ""
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class EditorChoices:
+    categories: list[Category]
+    sources: list[Source]
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # "add", "remove", "same" or "gap"
+    text: str
+
+
+@dataclass
+class RevisionView:
+    revision: ArticleRevision
+    article: Article
+    lines: list[DiffLine] = field(default_factory=list)
+
+
+def format_publish_at(value: dt.datetime | None) -> str:
+    """The value an ISO ``datetime-local`` field shows (UTC, minutes)."""
+    return value.strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+def parse_publish_at(raw: str) -> dt.datetime:
+    """ISO 8601 to naive UTC; a value without a zone is taken as UTC."""
+    text = raw.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise Invalid("The publication time must look like 2030-01-31T09:30.") from None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.replace(microsecond=0)
+
+
+def slugify(title: str) -> str:
+    """A readable URL part from a title; letters of any script are kept."""
+    return _SLUG_JUNK.sub("-", title.lower()).strip("-_")[:80].strip("-_")
+
+
+def parse_tag_names(raw: str) -> list[str]:
+    """Comma-separated names (ASCII or CJK commas), trimmed, without repeats (case-blind)."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for part in _TAG_SEPARATORS.split(raw or ""):
+        name = " ".join(part.split())
+        if not name:
+            continue
+        if len(name) > MAX_TAG:
+            raise Invalid("A tag must be at most 64 characters long.")
+        if name.lower() not in seen:
+            seen.add(name.lower())
+            names.append(name)
+    if len(names) > MAX_TAGS:
+        raise Invalid("An article can have at most 20 tags.")
+    return names
+
+
+def tags_by_names(session: Session, names: list[str]) -> list[Tag]:
+    """The tags with these names, created on the fly when missing."""
+    tags = []
+    for name in names:
+        tag = session.scalar(select(Tag).where(func.lower(Tag.name) == name.lower()))
+        if tag is None:
+            tag = Tag(name=name)
+            session.add(tag)
+            session.flush()
+        tags.append(tag)
+    return tags
+
+
+def _optional_id(session: Session, model: type, raw: str, message: str) -> int | None:
+    if not raw or not raw.strip():
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Invalid(message) from None
+    if session.get(model, value) is None:
+        raise Invalid(message)
+    return value
+
+
+def editor_choices(session: Session) -> EditorChoices:
+    """Categories and sources for the editor's selects."""
+    categories = session.scalars(select(Category).order_by(Category.sort_order, Category.id))
+    sources = session.scalars(select(Source).order_by(Source.sort_order, Source.id))
+    return EditorChoices(list(categories), list(sources))
+
+
+def load_article(session: Session, article_id: int) -> Article:
+    """Any article (drafts too) with its category, source and tags."""
+    article = session.scalar(
+        select(Article)
+        .where(Article.id == article_id)
+        .options(
+            selectinload(Article.tags),
+            selectinload(Article.category),
+            selectinload(Article.source),
+        )
+    )
+    if article is None:
+        raise NotFound("There is no such article.")
+    return article
+
+
+def save_article(
+    session: Session,
+    article_id: int | None,
+    form: ArticleForm,
+    author_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Article:
+    """Create (``article_id`` None) or update an article from the editor's form.
+
+    A published article keeps its previous version as a revision when its text changes.
+    The HTML is rendered here, once per save, by the reader's renderer.
+    """
+    now = (now or utcnow()).replace(microsecond=0)
+    title = " ".join(form.title.split())
+    if not title:
+        raise Invalid("Please give the article a title.")
+    if len(title) > MAX_TITLE:
+        raise Invalid("The title must be at most 200 characters long.")
+    if form.status not in ARTICLE_STATUSES:
+        raise Invalid("Unknown status.")
+    category_id = _optional_id(session, Category, form.category_id, "Unknown category.")
+    source_id = _optional_id(session, Source, form.source_id, "Unknown source.")
+    tag_names = parse_tag_names(form.tags)
+
+    if article_id is None:
+        article = Article(author_id=author_id, created_at=now, publish_at=None)
+        article.tags = []
+        session.add(article)
+        was_published = False
+    else:
+        article = load_article(session, article_id)
+        was_published = article.status == "published"
+
+    status = form.status
+    publish_at = article.publish_at
+    if status == "scheduled":
+        if not form.publish_at.strip():
+            raise Invalid("A scheduled article needs a publication time.")
+        publish_at = parse_publish_at(form.publish_at)
+        if publish_at <= now:
+            # A time that has already come publishes now, dated as the author asked.
+            status = "published"
+    elif status == "published":
+        if form.publish_at.strip():
+            asked = parse_publish_at(form.publish_at)
+            # The form shows minutes: an unchanged field keeps the exact stored time.
+            if publish_at is None or format_publish_at(publish_at) != format_publish_at(asked):
+                publish_at = asked
+        elif not was_published or publish_at is None:
+            publish_at = now
+        if publish_at > now:
+            status = "scheduled"
+    else:
+        publish_at = parse_publish_at(form.publish_at) if form.publish_at.strip() else None
+
+    content = form.content.replace("\r\n", "\n")
+    summary = form.summary.strip() or first_paragraph_text(content)
+    if was_published and (
+        article.title != title or article.content != content or article.summary != summary
+    ):
+        session.add(
+            ArticleRevision(
+                article_id=article.id,
+                title=article.title,
+                content=article.content,
+                summary=article.summary,
+                created_at=now,
+            )
+        )
+
+    rendered = render_markdown(content)
+    article.title = title
+    article.slug = slugify(title)
+    article.content = content
+    article.summary = summary
+    article.content_html = rendered.html
+    article.toc_html = rendered.toc_html
+    article.renderer_version = RENDERER_VERSION
+    article.status = status
+    article.publish_at = publish_at
+    article.category_id = category_id
+    article.source_id = source_id
+    article.updated_at = now
+    article.tags = tags_by_names(session, tag_names)
+    session.commit()
+    return load_article(session, article.id)
+
+
+def delete_article(session: Session, article_id: int) -> None:
+    """Delete an article; its comments, revisions and tag links go with it (FK cascade)."""
+    if session.get(Article, article_id) is None:
+        raise NotFound("There is no such article.")
+    # Explicit deletes keep SQLite and MariaDB identical even if a cascade were missing.
+    session.execute(delete(Comment).where(Comment.article_id == article_id))
+    session.execute(delete(ArticleRevision).where(ArticleRevision.article_id == article_id))
+    session.execute(delete(article_tags).where(article_tags.c.article_id == article_id))
+    session.execute(delete(Article).where(Article.id == article_id))
+    session.commit()
+
+
+def publish_scheduled_articles(session: Session, now: dt.datetime | None = None) -> list[int]:
+    """Publish every scheduled article whose time has come; returns their ids."""
+    now = now or utcnow()
+    ids = list(
+        session.scalars(
+            select(Article.id).where(Article.status == "scheduled", Article.publish_at <= now)
+        )
+    )
+    if ids:
+        session.execute(
+            update(Article)
+            .where(Article.id.in_(ids), Article.status == "scheduled")
+            .values(status="published", updated_at=Article.updated_at)
+        )
+        session.commit()
+    return ids
+
+
+def list_articles(session: Session, filters: ArticleFilter) -> tuple[list[Article], Pager]:
+    """The admin's article list: every status, filtered, newest first."""
+    conditions = []
+    if filters.status in ARTICLE_STATUSES:
+        conditions.append(Article.status == filters.status)
+    if filters.category_id is not None:
+        conditions.append(Article.category_id == filters.category_id)
+    if filters.tag:
+        tagged = (
+            select(article_tags.c.article_id)
+            .join(Tag, Tag.id == article_tags.c.tag_id)
+            .where(func.lower(Tag.name) == filters.tag.lower())
+        )
+        conditions.append(Article.id.in_(tagged))
+    if filters.text:
+        pattern = "%" + filters.text.replace("\\", "").replace("%", "").replace("_", "") + "%"
+        conditions.append(or_(Article.title.like(pattern), Article.content.like(pattern)))
+    total = session.scalar(select(func.count()).select_from(Article).where(*conditions)) or 0
+    pager = Pager(page=max(1, filters.page), per_page=ADMIN_PAGE_SIZE, total=total)
+    if pager.page > pager.pages:
+        raise NotFound("There is no such page.")
+    articles = session.scalars(
+        select(Article)
+        .where(*conditions)
+        .options(selectinload(Article.category), selectinload(Article.tags))
+        .order_by(Article.updated_at.desc(), Article.id.desc())
+        .offset(pager.offset)
+        .limit(pager.per_page)
+    )
+    return list(articles), pager
+
+
+def list_revisions(session: Session, article_id: int) -> tuple[Article, list[ArticleRevision]]:
+    article = load_article(session, article_id)
+    revisions = session.scalars(
+        select(ArticleRevision)
+        .where(ArticleRevision.article_id == article_id)
+        .order_by(ArticleRevision.created_at.desc(), ArticleRevision.id.desc())
+    )
+    return article, list(revisions)
+
+
+def _get_revision(session: Session, article_id: int, revision_id: int) -> ArticleRevision:
+    revision = session.get(ArticleRevision, revision_id)
+    if revision is None or revision.article_id != article_id:
+        raise NotFound("There is no such revision.")
+    return revision
+
+
+def diff_lines(old: str, new: str, context: int = 3) -> list[DiffLine]:
+    """A line diff of two texts, old → new, with unchanged runs shortened."""
+    lines: list[DiffLine] = []
+    for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=context):
+        if line.startswith(("---", "+++")):
+            continue
+        if line.startswith("@@"):
+            lines.append(DiffLine("gap", line))
+        elif line.startswith("+"):
+            lines.append(DiffLine("add", line[1:]))
+        elif line.startswith("-"):
+            lines.append(DiffLine("remove", line[1:]))
+        else:
+            lines.append(DiffLine("same", line[1:]))
+    return lines
+
+
+def revision_diff(session: Session, article_id: int, revision_id: int) -> RevisionView:
+    """What changed from a revision to the current article."""
+    article = load_article(session, article_id)
+    revision = _get_revision(session, article_id, revision_id)
+    old = f"# {revision.title}\n\n{revision.summary}\n\n{revision.content}"
+    new = f"# {article.title}\n\n{article.summary}\n\n{article.content}"
+    return RevisionView(revision, article, diff_lines(old, new))
+
+
+def restore_revision(session: Session, article_id: int, revision_id: int) -> Article:
+    """Bring a revision's text back; the text it replaces becomes a revision itself."""
+    article = load_article(session, article_id)
+    revision = _get_revision(session, article_id, revision_id)
+    form = ArticleForm.from_article(article)
+    form.title = revision.title
+    form.content = revision.content
+    form.summary = revision.summary
+    return save_article(session, article_id, form)
+
+
+def render_preview(_session: Session, content: str) -> tuple[str, str]:
+    """The editor's live preview: exactly what the reader's page will show (HTML, TOC)."""
+    rendered = render_markdown(content)
+    return rendered.html, rendered.toc_html

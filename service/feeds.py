@@ -1,0 +1,177 @@
+"""Atom and RSS feeds with full content, the sitemap and robots.txt, written with ElementTree."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from model import Article
+from service.articles import (
+    ArticleSummary,
+    article_path,
+    ensure_rendered,
+    listable,
+    summarize,
+    visible,
+)
+
+FEED_SIZE = 20
+ATOM = "http://www.w3.org/2005/Atom"
+SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
+# Names are written literally ("atom:link", xmlns attributes): ElementTree's global
+# namespace registry is shared by every thread, so nothing here changes it.
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    article: ArticleSummary
+    content_html: str
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """What a feed says about the site; base_url is the request's scheme and host."""
+
+    title: str
+    subtitle: str
+    base_url: str
+    language: str
+
+
+def feed_entries(session: Session, limit: int = FEED_SIZE) -> list[FeedEntry]:
+    """The newest listed articles with their full rendered content."""
+    articles = session.scalars(
+        select(Article)
+        .where(*listable())
+        .options(
+            selectinload(Article.category),
+            selectinload(Article.source),
+            selectinload(Article.tags),
+        )
+        .order_by(Article.publish_at.desc(), Article.id.desc())
+        .limit(limit)
+    ).all()
+    entries = []
+    for article in articles:
+        ensure_rendered(session, article)
+        entries.append(FeedEntry(summarize(article), article.content_html))
+    return entries
+
+
+def sitemap_entries(session: Session) -> list[tuple[str, dt.datetime]]:
+    """Every readable article (hidden categories included: their URLs work) and its lastmod."""
+    rows = session.execute(
+        select(Article.id, Article.slug, Article.updated_at, Article.publish_at)
+        .where(*visible())
+        .order_by(Article.publish_at.desc(), Article.id.desc())
+    ).all()
+    return [
+        (article_path(i, slug), max(updated, published)) for i, slug, updated, published in rows
+    ]
+
+
+def _rfc3339(when: dt.datetime) -> str:
+    return when.replace(microsecond=0).isoformat() + "Z"
+
+
+def _updated(entry: FeedEntry) -> dt.datetime:
+    return max(entry.article.updated_at, entry.article.publish_at)
+
+
+def atom_feed(site: SiteInfo, entries: list[FeedEntry]) -> bytes:
+    """An Atom 1.0 document (RFC 4287)."""
+    feed = ET.Element("feed", {"xmlns": ATOM, "xml:lang": site.language})
+    ET.SubElement(feed, "title").text = site.title
+    if site.subtitle:
+        ET.SubElement(feed, "subtitle").text = site.subtitle
+    ET.SubElement(feed, "id").text = site.base_url + "/"
+    ET.SubElement(feed, "link", {"rel": "self", "href": site.base_url + "/feed.atom"})
+    ET.SubElement(feed, "link", {"rel": "alternate", "type": "text/html", "href": site.base_url})
+    newest = max((_updated(entry) for entry in entries), default=dt.datetime(2000, 1, 1))
+    ET.SubElement(feed, "updated").text = _rfc3339(newest)
+    author = ET.SubElement(feed, "author")
+    ET.SubElement(author, "name").text = site.title
+    for entry in entries:
+        article = entry.article
+        url = site.base_url + article.url
+        node = ET.SubElement(feed, "entry")
+        ET.SubElement(node, "title").text = article.title
+        ET.SubElement(node, "id").text = f"{site.base_url}/article/{article.id}"
+        ET.SubElement(node, "link", {"rel": "alternate", "href": url})
+        ET.SubElement(node, "published").text = _rfc3339(article.publish_at)
+        ET.SubElement(node, "updated").text = _rfc3339(_updated(entry))
+        if article.category:
+            ET.SubElement(node, "category", {"term": article.category.name})
+        for tag in article.tags:
+            ET.SubElement(node, "category", {"term": tag})
+        if article.summary:
+            ET.SubElement(node, "summary").text = article.summary
+        content = ET.SubElement(node, "content", {"type": "html", "xml:base": site.base_url + "/"})
+        content.text = entry.content_html
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+
+
+def rss_feed(site: SiteInfo, entries: list[FeedEntry]) -> bytes:
+    """An RSS 2.0 document."""
+    rss = ET.Element("rss", {"version": "2.0", "xmlns:atom": ATOM})
+    channel = ET.SubElement(rss, "channel")
+    ET.SubElement(channel, "title").text = site.title
+    ET.SubElement(channel, "link").text = site.base_url + "/"
+    ET.SubElement(channel, "description").text = site.subtitle or site.title
+    ET.SubElement(channel, "language").text = site.language
+    ET.SubElement(
+        channel,
+        "atom:link",
+        {"rel": "self", "type": "application/rss+xml", "href": site.base_url + "/feed.rss"},
+    )
+    if entries:
+        newest = max(_updated(entry) for entry in entries)
+        ET.SubElement(channel, "lastBuildDate").text = _rfc822(newest)
+    for entry in entries:
+        article = entry.article
+        url = site.base_url + article.url
+        item = ET.SubElement(channel, "item")
+        ET.SubElement(item, "title").text = article.title
+        ET.SubElement(item, "link").text = url
+        ET.SubElement(
+            item, "guid", {"isPermaLink": "false"}
+        ).text = f"{site.base_url}/article/{article.id}"
+        ET.SubElement(item, "pubDate").text = _rfc822(article.publish_at)
+        if article.category:
+            ET.SubElement(item, "category").text = article.category.name
+        ET.SubElement(item, "description").text = entry.content_html
+    return ET.tostring(rss, encoding="utf-8", xml_declaration=True)
+
+
+def _rfc822(when: dt.datetime) -> str:
+    return email.utils.format_datetime(when.replace(tzinfo=dt.UTC, microsecond=0), usegmt=True)
+
+
+def sitemap_xml(base_url: str, entries: list[tuple[str, dt.datetime]]) -> bytes:
+    """A sitemaps.org urlset: the home page and every article, with lastmod."""
+    urlset = ET.Element("urlset", {"xmlns": SITEMAP})
+    home = ET.SubElement(urlset, "url")
+    ET.SubElement(home, "loc").text = base_url + "/"
+    if entries:
+        ET.SubElement(home, "lastmod").text = _rfc3339(max(e[1] for e in entries))
+    for path, lastmod in entries:
+        node = ET.SubElement(urlset, "url")
+        ET.SubElement(node, "loc").text = base_url + path
+        ET.SubElement(node, "lastmod").text = _rfc3339(lastmod)
+    return ET.tostring(urlset, encoding="utf-8", xml_declaration=True)
+
+
+def robots_txt(base_url: str) -> str:
+    """Everything readable may be crawled; the admin and sign-in pages are not for robots."""
+    return (
+        "User-agent: *\n"
+        "Disallow: /admin\n"
+        "Disallow: /auth/\n"
+        "Disallow: /search\n"
+        f"\nSitemap: {base_url}/sitemap.xml\n"
+    )

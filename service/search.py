@@ -1,0 +1,298 @@
+"""Full-text search for Chinese and English, the same on SQLite and MariaDB.
+
+The index is Inkwell's own (model/search.py): text is split into terms —
+lower-cased words for alphabetic scripts, single characters and character
+pairs (bigrams) for Chinese, Japanese and Korean, which have no spaces — and
+each (term, article) row carries a weight (a title counts more than the body).
+A query is split the same way; every query word must match (an English word
+also matches as a prefix: "sess" finds "sessions"); results are ranked by
+weight times how rare the term is, and a phrase of three or more CJK characters
+is confirmed against the text so its bigrams must really be adjacent.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, selectinload
+
+from model import Article, SearchDocument, SearchTerm
+from model.base import utcnow
+from model.pager import Pager
+from service.articles import ArticleSummary, listable, summarize
+from service.errors import Invalid, NotFound
+from service.rendering import RENDERER_VERSION, render_markdown
+
+# Bump when terms() changes: every article is indexed again on the next search.
+TOKENIZER_VERSION = "1"
+
+MAX_QUERY_LENGTH = 100
+MAX_QUERY_WORDS = 8
+MAX_TERM_LENGTH = 32
+TITLE_WEIGHT = 8
+SUMMARY_WEIGHT = 3
+SNIPPET_LENGTH = 180
+
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+# A CJK run, or a run of other letters and digits (\w without "_" and without CJK).
+_TOKEN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
+_IS_CJK = re.compile(rf"[{_CJK}]")
+_TAG = re.compile(r"<[^>]+>")
+_SPACES = re.compile(r"\s+")
+# Sorts after every character a term can continue with: the end of a prefix range.
+_AFTER_EVERYTHING = "\U0010ffff"
+
+
+@dataclass(frozen=True)
+class QueryWord:
+    """One word of a query and the index terms that must all be present for it."""
+
+    text: str
+    terms: tuple[str, ...]
+    prefix: bool  # an alphabetic word also matches longer words that start with it
+    phrase: bool  # three or more CJK characters: confirm they are adjacent
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    article: ArticleSummary
+    title_html: str
+    snippet_html: str
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    hits: list[SearchHit]
+    pager: Pager
+
+
+def normalize(text: str) -> str:
+    """Fold width and case so "Ｔｏｒｎａｄｏ" and "tornado" are the same word."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def terms(text: str) -> list[str]:
+    """Index terms of a text: words, plus CJK characters and bigrams."""
+    found: list[str] = []
+    for token in _TOKEN.findall(normalize(text)):
+        if _IS_CJK.match(token):
+            found.extend(token)
+            found.extend(token[i : i + 2] for i in range(len(token) - 1))
+        else:
+            found.append(token[:MAX_TERM_LENGTH])
+    return found
+
+
+def query_problem(query: str) -> str | None:
+    """Why a query cannot be searched (shown to the reader), or None."""
+    if not query.strip():
+        return "Type a word to search for."
+    if len(query) > MAX_QUERY_LENGTH:
+        return "A search can be at most 100 characters long."
+    if not parse_query(query):
+        return "Type at least one letter, digit or character to search for."
+    return None
+
+
+def parse_query(query: str) -> list[QueryWord]:
+    words: list[QueryWord] = []
+    for token in dict.fromkeys(_TOKEN.findall(normalize(query))):
+        if _IS_CJK.match(token):
+            pairs = tuple(token[i : i + 2] for i in range(len(token) - 1)) or (token,)
+            words.append(QueryWord(token, tuple(dict.fromkeys(pairs)), False, len(token) > 2))
+        else:
+            words.append(QueryWord(token, (token[:MAX_TERM_LENGTH],), True, False))
+    return words[:MAX_QUERY_WORDS]
+
+
+def plain_text(article: Article) -> str:
+    """The words a reader sees in an article's body, without markup."""
+    body = article.content_html
+    if article.renderer_version != RENDERER_VERSION or not body:
+        body = render_markdown(article.content).html
+    return _SPACES.sub(" ", html.unescape(_TAG.sub(" ", body))).strip()
+
+
+def _weights(article: Article) -> Counter[str]:
+    weights: Counter[str] = Counter()
+    for term in terms(article.title):
+        weights[term] += TITLE_WEIGHT
+    for term in terms(article.summary):
+        weights[term] += SUMMARY_WEIGHT
+    for term in terms(plain_text(article)):
+        weights[term] += 1
+    return weights
+
+
+def index_article(session: Session, article: Article) -> None:
+    """Replace what the index holds for one article (the caller commits)."""
+    session.execute(delete(SearchTerm).where(SearchTerm.article_id == article.id))
+    session.execute(delete(SearchDocument).where(SearchDocument.article_id == article.id))
+    rows = [
+        {"term": term, "article_id": article.id, "weight": weight}
+        for term, weight in _weights(article).items()
+    ]
+    if rows:
+        session.execute(insert(SearchTerm), rows)
+    session.add(
+        SearchDocument(
+            article_id=article.id,
+            indexed_at=utcnow().replace(microsecond=0),
+            tokenizer_version=TOKENIZER_VERSION,
+        )
+    )
+    session.flush()
+
+
+def refresh_index(session: Session) -> int:
+    """Index every article that is new, saved since it was indexed, or indexed by an older
+    tokenizer; returns how many. Safe to run from several places at once."""
+    stale = session.scalars(
+        select(Article)
+        .outerjoin(SearchDocument, SearchDocument.article_id == Article.id)
+        .where(
+            or_(
+                SearchDocument.article_id.is_(None),
+                Article.updated_at >= SearchDocument.indexed_at,
+                SearchDocument.tokenizer_version != TOKENIZER_VERSION,
+            )
+        )
+    ).all()
+    done = 0
+    for article in stale:
+        try:
+            index_article(session, article)
+            session.commit()
+            done += 1
+        except (IntegrityError, OperationalError):
+            # Another request is indexing the same article right now; its result will do.
+            session.rollback()
+    session.rollback()
+    return done
+
+
+def _matches(session: Session, word: QueryWord) -> dict[int, int]:
+    """Listable article id → weight, for the articles containing every term of ``word``."""
+    found: dict[int, int] | None = None
+    for term in word.terms:
+        if word.prefix:
+            condition = (SearchTerm.term >= term) & (SearchTerm.term < term + _AFTER_EVERYTHING)
+        else:
+            condition = SearchTerm.term == term
+        rows = session.execute(
+            select(SearchTerm.article_id, func.sum(SearchTerm.weight))
+            .join(Article, Article.id == SearchTerm.article_id)
+            .where(condition, *listable())
+            .group_by(SearchTerm.article_id)
+        ).all()
+        weights = {article_id: int(weight) for article_id, weight in rows}
+        found = (
+            weights
+            if found is None
+            else {key: min(found[key], weights[key]) for key in found.keys() & weights.keys()}
+        )
+        if not found:
+            return {}
+    if found and word.phrase:
+        pattern = f"%{word.text}%"
+        confirmed = session.scalars(
+            select(Article.id).where(
+                Article.id.in_(found),
+                or_(Article.title.like(pattern), Article.content.like(pattern)),
+            )
+        ).all()
+        found = {key: found[key] for key in confirmed}
+    return found or {}
+
+
+def search_articles(session: Session, query: str, page: int, per_page: int) -> SearchResults:
+    """Listable articles matching every word of ``query``, best first, one page of them."""
+    problem = query_problem(query)
+    if problem:
+        raise Invalid(problem)
+    refresh_index(session)
+    words = parse_query(query)
+    total_articles = session.scalar(select(func.count()).select_from(Article).where(*listable()))
+    scores: dict[int, float] | None = None
+    for word in words:
+        matches = _matches(session, word)
+        rarity = math.log(1 + (total_articles or 1) / max(1, len(matches)))
+        if scores is None:
+            scores = {key: weight * rarity for key, weight in matches.items()}
+        else:
+            scores = {key: scores[key] + matches[key] * rarity for key in scores if key in matches}
+        if not scores:
+            break
+    scores = scores or {}
+    pager = Pager(page=page, per_page=per_page, total=len(scores))
+    if page < 1 or page > pager.pages:
+        raise NotFound("There is no such page.")
+    ranked = sorted(scores, key=lambda key: (-scores[key], -key))
+    wanted = ranked[pager.offset : pager.offset + per_page]
+    loaded = {
+        article.id: article
+        for article in session.scalars(
+            select(Article)
+            .where(Article.id.in_(wanted))
+            .options(
+                selectinload(Article.category),
+                selectinload(Article.source),
+                selectinload(Article.tags),
+            )
+        )
+    }
+    needles = [word.text for word in words]
+    hits = [
+        SearchHit(
+            article=summarize(loaded[key]),
+            title_html=highlight(loaded[key].title, needles),
+            snippet_html=highlight(snippet(plain_text(loaded[key]), needles), needles),
+        )
+        for key in wanted
+        if key in loaded
+    ]
+    return SearchResults(query=query, hits=hits, pager=pager)
+
+
+def _needle_pattern(needles: list[str]) -> re.Pattern[str] | None:
+    parts = sorted({needle for needle in needles if needle}, key=len, reverse=True)
+    if not parts:
+        return None
+    return re.compile("|".join(re.escape(part) for part in parts), re.IGNORECASE)
+
+
+def snippet(text: str, needles: list[str], length: int = SNIPPET_LENGTH) -> str:
+    """About ``length`` characters of ``text`` around the first match."""
+    text = unicodedata.normalize("NFKC", text)
+    pattern = _needle_pattern(needles)
+    match = pattern.search(text) if pattern else None
+    start = max(0, match.start() - length // 3) if match else 0
+    if start:
+        space = text.find(" ", start, start + 20)
+        start = space + 1 if space != -1 else start
+    end = min(len(text), start + length)
+    return ("…" if start else "") + text[start:end].strip() + ("…" if end < len(text) else "")
+
+
+def highlight(text: str, needles: list[str]) -> str:
+    """Escaped ``text`` with every match of a needle wrapped in <mark>."""
+    text = unicodedata.normalize("NFKC", text)
+    pattern = _needle_pattern(needles)
+    if pattern is None:
+        return html.escape(text)
+    out: list[str] = []
+    position = 0
+    for match in pattern.finditer(text):
+        out.append(html.escape(text[position : match.start()]))
+        out.append(f"<mark>{html.escape(match.group(0))}</mark>")
+        position = match.end()
+    out.append(html.escape(text[position:]))
+    return "".join(out)

@@ -1,0 +1,76 @@
+"""Site settings as the author edits them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from model import SiteSetting
+from model.site import COMMENT_MODES, NAVBAR_STYLES
+from service.errors import Invalid
+from service.site import ensure_settings
+
+LANGUAGES = ("auto", "en_US", "zh_CN")
+MIN_PER_PAGE = 1
+MAX_PER_PAGE = 100
+
+
+@dataclass
+class SettingsForm:
+    title: str = ""
+    signature: str = ""
+    about: str = ""
+    navbar_style: str = "light"
+    footer: str = ""
+    posts_per_page: str = "10"
+    comment_mode: str = "open"
+    language: str = "auto"
+
+    @classmethod
+    def from_settings(cls, settings: SiteSetting) -> SettingsForm:
+        return cls(
+            title=settings.title,
+            signature=settings.signature,
+            about=settings.about,
+            navbar_style=settings.navbar_style,
+            footer=settings.footer,
+            posts_per_page=str(settings.posts_per_page),
+            comment_mode=settings.comment_mode,
+            language=settings.language,
+        )
+
+
+def save_settings(session: Session, form: SettingsForm) -> SiteSetting:
+    """Validate and store the site settings (the one row, created when missing)."""
+    title = " ".join(form.title.split())
+    if not title:
+        raise Invalid("Please give the site a title.")
+    if len(title) > 100:
+        raise Invalid("The title must be at most 100 characters long.")
+    signature = form.signature.strip()
+    if len(signature) > 255:
+        raise Invalid("The signature must be at most 255 characters long.")
+    if form.navbar_style not in NAVBAR_STYLES:
+        raise Invalid("Unknown navbar style.")
+    if form.comment_mode not in COMMENT_MODES:
+        raise Invalid("Unknown comment mode.")
+    if form.language not in LANGUAGES:
+        raise Invalid("Unknown language.")
+    try:
+        per_page = int(form.posts_per_page)
+    except ValueError:
+        raise Invalid("Posts per page must be a number from 1 to 100.") from None
+    if not MIN_PER_PAGE <= per_page <= MAX_PER_PAGE:
+        raise Invalid("Posts per page must be a number from 1 to 100.")
+    settings = ensure_settings(session)
+    settings.title = title
+    settings.signature = signature
+    settings.about = form.about.strip()
+    settings.navbar_style = form.navbar_style
+    settings.footer = form.footer.strip()
+    settings.posts_per_page = per_page
+    settings.comment_mode = form.comment_mode
+    settings.language = form.language
+    session.commit()
+    return settings

@@ -1,0 +1,315 @@
+"""Categories, menus (nav groups), sources and tags as the author manages them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from model import Article, Category, Menu, Source, Tag, article_tags
+from service.errors import Conflict, Invalid, NotFound
+
+MAX_NAME = 64
+MAX_INTRO = 255
+MAX_CODE = 32
+
+# The three orderable kinds, by the name the admin URLs use.
+ORDERED = {"categories": Category, "menus": Menu, "sources": Source}
+
+
+@dataclass(frozen=True)
+class CategoryRow:
+    category: Category
+    article_count: int
+
+
+@dataclass(frozen=True)
+class TagRow:
+    tag: Tag
+    article_count: int
+
+
+@dataclass(frozen=True)
+class TaxonomyPage:
+    categories: list[CategoryRow]
+    menus: list[Menu]
+    sources: list[Source]
+    source_counts: dict[int, int]
+
+
+def _clean_name(raw: str) -> str:
+    name = " ".join((raw or "").split())
+    if not name:
+        raise Invalid("Please enter a name.")
+    if len(name) > MAX_NAME:
+        raise Invalid("A name must be at most 64 characters long.")
+    return name
+
+
+def _next_order(session: Session, model: Any) -> int:
+    return (session.scalar(select(func.max(model.sort_order))) or 0) + 1
+
+
+def _get(session: Session, model: Any, item_id: int) -> Any:
+    item = session.get(model, item_id)
+    if item is None:
+        raise NotFound("There is no such item.")
+    return item
+
+
+def _menu_id(session: Session, raw: str) -> int | None:
+    if not raw:
+        return None
+    try:
+        menu_id = int(raw)
+    except ValueError:
+        raise Invalid("Unknown menu.") from None
+    if session.get(Menu, menu_id) is None:
+        raise Invalid("Unknown menu.")
+    return menu_id
+
+
+def overview(session: Session) -> TaxonomyPage:
+    """Everything the categories/menus/sources page lists, with article counts."""
+    counts = dict(
+        session.execute(
+            select(Article.category_id, func.count())
+            .where(Article.category_id.is_not(None))
+            .group_by(Article.category_id)
+        ).all()
+    )
+    source_counts = dict(
+        session.execute(
+            select(Article.source_id, func.count())
+            .where(Article.source_id.is_not(None))
+            .group_by(Article.source_id)
+        ).all()
+    )
+    categories = session.scalars(
+        select(Category)
+        .options(selectinload(Category.menu))
+        .order_by(Category.sort_order, Category.id)
+    )
+    menus = session.scalars(select(Menu).order_by(Menu.sort_order, Menu.id))
+    sources = session.scalars(select(Source).order_by(Source.sort_order, Source.id))
+    return TaxonomyPage(
+        [CategoryRow(c, counts.get(c.id, 0)) for c in categories],
+        list(menus),
+        list(sources),
+        source_counts,
+    )
+
+
+# --- categories -----------------------------------------------------------------------
+
+
+def create_category(session: Session, name: str, intro: str = "", menu_id: str = "") -> Category:
+    intro = (intro or "").strip()
+    if len(intro) > MAX_INTRO:
+        raise Invalid("The introduction must be at most 255 characters long.")
+    category = Category(
+        name=_clean_name(name),
+        intro=intro,
+        menu_id=_menu_id(session, menu_id),
+        hidden=False,
+        sort_order=_next_order(session, Category),
+    )
+    session.add(category)
+    session.commit()
+    return category
+
+
+def update_category(
+    session: Session, category_id: int, name: str, intro: str, menu_id: str, hidden: bool
+) -> Category:
+    """Rename a category, change its introduction and menu, hide or show it."""
+    category = _get(session, Category, category_id)
+    intro = (intro or "").strip()
+    if len(intro) > MAX_INTRO:
+        raise Invalid("The introduction must be at most 255 characters long.")
+    category.name = _clean_name(name)
+    category.intro = intro
+    category.menu_id = _menu_id(session, menu_id)
+    category.hidden = hidden
+    session.commit()
+    return category
+
+
+def delete_category(session: Session, category_id: int, move_to: str = "") -> int:
+    """Delete a category; its articles move to ``move_to`` (a category id) or to none.
+
+    Returns how many articles moved.
+    """
+    _get(session, Category, category_id)
+    target = _move_target(session, Category, category_id, move_to)
+    moved = session.execute(
+        update(Article)
+        .where(Article.category_id == category_id)
+        .values(category_id=target, updated_at=Article.updated_at)
+    ).rowcount
+    session.execute(delete(Category).where(Category.id == category_id))
+    session.commit()
+    return moved or 0
+
+
+def _move_target(session: Session, model: Any, item_id: int, raw: str) -> int | None:
+    if not raw:
+        return None
+    try:
+        target = int(raw)
+    except ValueError:
+        raise Invalid("Please choose where the articles go.") from None
+    if target == item_id or session.get(model, target) is None:
+        raise Invalid("Please choose where the articles go.")
+    return target
+
+
+# --- menus ----------------------------------------------------------------------------
+
+
+def create_menu(session: Session, name: str) -> Menu:
+    menu = Menu(name=_clean_name(name), sort_order=_next_order(session, Menu))
+    session.add(menu)
+    session.commit()
+    return menu
+
+
+def rename_menu(session: Session, menu_id: int, name: str) -> Menu:
+    menu = _get(session, Menu, menu_id)
+    menu.name = _clean_name(name)
+    session.commit()
+    return menu
+
+
+def delete_menu(session: Session, menu_id: int) -> None:
+    """Delete a nav group; its categories stay, outside any group."""
+    _get(session, Menu, menu_id)
+    session.execute(update(Category).where(Category.menu_id == menu_id).values(menu_id=None))
+    session.execute(delete(Menu).where(Menu.id == menu_id))
+    session.commit()
+
+
+# --- sources --------------------------------------------------------------------------
+
+
+def create_source(session: Session, code: str, name: str) -> Source:
+    code = (code or "").strip().lower()
+    if not code or len(code) > MAX_CODE or not all(c.isalnum() or c in "-_" for c in code):
+        raise Invalid("A code is 1 to 32 letters, digits, dashes or underscores.")
+    if session.scalar(select(Source).where(Source.code == code)) is not None:
+        raise Conflict("A source with this code exists already.")
+    source = Source(code=code, name=_clean_name(name), sort_order=_next_order(session, Source))
+    session.add(source)
+    session.commit()
+    return source
+
+
+def rename_source(session: Session, source_id: int, name: str) -> Source:
+    source = _get(session, Source, source_id)
+    source.name = _clean_name(name)
+    session.commit()
+    return source
+
+
+def delete_source(session: Session, source_id: int, move_to: str = "") -> int:
+    """Delete a source; its articles move to ``move_to`` or to none. Returns how many."""
+    _get(session, Source, source_id)
+    target = _move_target(session, Source, source_id, move_to)
+    moved = session.execute(
+        update(Article)
+        .where(Article.source_id == source_id)
+        .values(source_id=target, updated_at=Article.updated_at)
+    ).rowcount
+    session.execute(delete(Source).where(Source.id == source_id))
+    session.commit()
+    return moved or 0
+
+
+# --- ordering -------------------------------------------------------------------------
+
+
+def move(session: Session, kind: str, item_id: int, direction: str) -> None:
+    """Swap an item with its neighbour above ("up") or below ("down")."""
+    model = ORDERED.get(kind)
+    if model is None or direction not in ("up", "down"):
+        raise NotFound("There is no such item.")
+    move_in_order(session, model, item_id, direction)
+
+
+def move_in_order(session: Session, model: Any, item_id: int, direction: str) -> None:
+    """Renumber the rows 0..n-1 in their current order, then swap two neighbours."""
+    rows = list(session.scalars(select(model).order_by(model.sort_order, model.id)))
+    index = next((i for i, row in enumerate(rows) if row.id == item_id), None)
+    if index is None:
+        raise NotFound("There is no such item.")
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(rows):
+        rows[index], rows[other] = rows[other], rows[index]
+    for order, row in enumerate(rows):
+        row.sort_order = order
+    session.commit()
+
+
+# --- tags -----------------------------------------------------------------------------
+
+
+def list_tags(session: Session) -> list[TagRow]:
+    """Every tag with how many articles carry it, by name."""
+    counts = dict(
+        session.execute(
+            select(article_tags.c.tag_id, func.count()).group_by(article_tags.c.tag_id)
+        ).all()
+    )
+    rows = [TagRow(tag, counts.get(tag.id, 0)) for tag in session.scalars(select(Tag))]
+    return sorted(rows, key=lambda row: row.tag.name.lower())
+
+
+def _tagged_article_ids(session: Session, tag_id: int) -> list[int]:
+    return list(
+        session.scalars(select(article_tags.c.article_id).where(article_tags.c.tag_id == tag_id))
+    )
+
+
+def rename_tag(session: Session, tag_id: int, name: str) -> list[int]:
+    """Rename a tag; a name another tag has already merges the two. Returns touched articles."""
+    tag = _get(session, Tag, tag_id)
+    name = _clean_name(name)
+    other = session.scalar(
+        select(Tag).where(func.lower(Tag.name) == name.lower(), Tag.id != tag_id)
+    )
+    if other is not None:
+        return merge_tags(session, tag_id, other.id)
+    tag.name = name
+    session.commit()
+    return _tagged_article_ids(session, tag_id)
+
+
+def merge_tags(session: Session, source_id: int, target_id: int) -> list[int]:
+    """Move every article of tag ``source_id`` to ``target_id`` and delete the source tag."""
+    if source_id == target_id:
+        raise Invalid("A tag cannot be merged into itself.")
+    _get(session, Tag, source_id)
+    _get(session, Tag, target_id)
+    moving = set(_tagged_article_ids(session, source_id))
+    present = set(_tagged_article_ids(session, target_id))
+    missing = sorted(moving - present)
+    if missing:
+        session.execute(
+            insert(article_tags), [{"article_id": aid, "tag_id": target_id} for aid in missing]
+        )
+    session.execute(delete(article_tags).where(article_tags.c.tag_id == source_id))
+    session.execute(delete(Tag).where(Tag.id == source_id))
+    session.commit()
+    return sorted(moving)
+
+
+def delete_tag(session: Session, tag_id: int) -> list[int]:
+    """Delete a tag (the articles stay); returns the articles that carried it."""
+    _get(session, Tag, tag_id)
+    touched = _tagged_article_ids(session, tag_id)
+    session.execute(delete(article_tags).where(article_tags.c.tag_id == tag_id))
+    session.execute(delete(Tag).where(Tag.id == tag_id))
+    session.commit()
+    return touched

@@ -115,6 +115,8 @@ class Application(tornado.web.Application):
             ui_modules=collect_ui_modules(),
             log_function=self.log_request,
         )
+        # Coroutines to run as shutdown begins (e.g. release long-polling waiters).
+        self.shutdown_hooks: list[Callable[[], Coroutine[Any, Any, Any]]] = []
         # Each controller module may wire its own parts (jobs, throttles) with setup(app).
         for module in _controller_modules():
             setup = getattr(module, "setup", None)
@@ -166,6 +168,8 @@ class Application(tornado.web.Application):
         self.shutting_down = True
         if server is not None:
             server.stop()
+        for hook in self.shutdown_hooks:
+            await hook()
         await self.jobs.stop()
         # Handing the lease back lets another instance lead now rather than after its TTL.
         await self.lease.stop()

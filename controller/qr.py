@@ -17,6 +17,8 @@ WAITING_STATUSES = ("pending", "scanned")
 
 def setup(app: Any) -> None:
     app.qr = build_qr_tickets(app.redis_clients, app.config.qr_ticket_seconds)
+    # Long polls must not hold a stopping instance for their ~25 s: release them at once.
+    app.shutdown_hooks.append(app.qr.stop)
 
 
 class QrBaseHandler(BaseHandler):

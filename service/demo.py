@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from model import Article, Category, Comment, Menu, Source, Tag, Widget
@@ -139,8 +139,14 @@ def load_demo_site(session: Session) -> int:
                 ip_hash=hashlib.sha256(b"demo").hexdigest(),
             )
         )
-        article.comment_count = floor
         session.flush()
+        # A new comment is not an edit of the article: keep updated_at as it was.
+        session.execute(
+            update(Article)
+            .where(Article.id == article.id)
+            .values(comment_count=floor, updated_at=Article.updated_at)
+            .execution_options(synchronize_session=False)
+        )
         created += 1
 
     for order, item in enumerate(demo_data.WIDGETS):

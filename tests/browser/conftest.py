@@ -21,7 +21,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running on the main thread while it
+# lives, which would break asyncio.run() in tests collected after this directory.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     executable = require_binary("chromium")
     with sync_playwright() as playwright:

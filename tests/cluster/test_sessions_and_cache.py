@@ -63,5 +63,8 @@ def test_an_article_published_on_one_instance_is_served_by_the_others_within_a_s
         reader = cluster.direct(port)
         assert poll(lambda reader=reader: title in reader.get("/").text, timeout=1.0)
         assert poll(
-            lambda reader=reader: title in reader.get(f"/article/{article_id}").text, timeout=1.0
+            lambda reader=reader: (
+                title in reader.get(f"/article/{article_id}", allow_redirects=True).text
+            ),
+            timeout=1.0,
         )

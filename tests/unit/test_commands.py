@@ -74,6 +74,16 @@ def test_demo_is_idempotent(tmp_path, empty_database_url):
     assert counts(empty_database_url) == after_first
 
 
+def test_demo_articles_do_not_look_edited(tmp_path, sqlite_url):
+    # Comments loaded with the sample site must not show as "updated today".
+    assert run_main(tmp_path, sqlite_url, "demo").returncode == 0
+    engine = make_engine(sqlite_url, pool_size=1)
+    with make_sessionmaker(engine)() as session:
+        rows = session.execute(select(Article.updated_at, Article.created_at)).all()
+    engine.dispose()
+    assert rows and all(updated == created for updated, created in rows)
+
+
 def test_no_configuration_runs_on_sqlite_with_a_generated_secret(tmp_path):
     from config import load_settings
 

@@ -59,10 +59,15 @@ class MemoryTicketStore:
         self._tickets: dict[str, tuple[float, dict[str, Any]]] = {}
 
     async def create(self, token: str, ticket: dict[str, Any], ttl: int) -> None:
+        self._tickets[token] = (time.monotonic() + ttl, dict(ticket))
+
+    def purge_expired(self) -> int:
+        """Forget expired tickets (Redis does this by itself with the key's TTL)."""
         now = time.monotonic()
-        for stale in [key for key, (expires, _) in self._tickets.items() if expires <= now]:
-            del self._tickets[stale]
-        self._tickets[token] = (now + ttl, dict(ticket))
+        stale = [key for key, (expires, _) in self._tickets.items() if expires <= now]
+        for key in stale:
+            del self._tickets[key]
+        return len(stale)
 
     async def get(self, token: str) -> dict[str, Any] | None:
         item = self._tickets.get(token)

@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from config import ROOT, Settings, load_settings
+from deploy.servers import mariadb_command, mariadb_install_command, redis_command
 
 DEPLOY_DIR = Path(__file__).resolve().parent
 NGINX_TEMPLATE = DEPLOY_DIR / "nginx" / "nginx.conf.in"
@@ -190,19 +191,7 @@ def _is_local(host: str | None) -> bool:
 def start_local_redis(state_dir: Path, port: int) -> int:
     directory = state_dir / "redis"
     directory.mkdir(parents=True, exist_ok=True)
-    command = [
-        find_binary("redis-server"),
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        str(directory),
-        "--save",
-        "300 1",
-        "--appendonly",
-        "no",
-    ]
+    command = redis_command(find_binary("redis-server"), port, directory, snapshot=True)
     pid = spawn(command, directory / "redis.log")
     wait_for_port(port, pid)
     return pid
@@ -211,38 +200,16 @@ def start_local_redis(state_dir: Path, port: int) -> int:
 def start_local_mariadb(state_dir: Path, port: int) -> int:
     directory = state_dir / "mariadb"
     data = directory / "data"
-    as_root = ["--user=root"] if os.geteuid() == 0 else []
     if not (data / "mysql").exists():
         data.mkdir(parents=True, exist_ok=True)
         with open(directory / "mariadb.log", "ab") as log:
             subprocess.run(  # noqa: S603 (a fixed command, no shell)
-                [
-                    find_binary("mariadb-install-db"),
-                    "--no-defaults",
-                    f"--datadir={data}",
-                    "--auth-root-authentication-method=normal",
-                    "--skip-test-db",
-                    *as_root,
-                ],
+                mariadb_install_command(find_binary("mariadb-install-db"), data),
                 check=True,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-    command = [
-        find_binary("mariadbd"),
-        "--no-defaults",
-        f"--datadir={data}",
-        f"--port={port}",
-        "--bind-address=127.0.0.1",
-        f"--socket={directory / 'mariadb.sock'}",
-        f"--pid-file={directory / 'mariadb.pid'}",
-        *as_root,
-        "--skip-log-bin",
-        "--skip-name-resolve",
-        "--character-set-server=utf8mb4",
-        "--collation-server=utf8mb4_unicode_ci",
-        "--max-connections=500",
-    ]
+    command = mariadb_command(find_binary("mariadbd"), data, port, directory)
     pid = spawn(command, directory / "mariadb.log")
     wait_for_port(port, pid, timeout=120)
     return pid

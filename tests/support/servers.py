@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pymysql
 
+from deploy.servers import mariadb_command, mariadb_install_command, redis_command
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -62,19 +64,7 @@ class RedisServer:
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.directory),
-            ],
+            redis_command(self.binary, self.port, self.directory, snapshot=False),
             stdout=open(self.directory / "redis.log", "ab"),
             stderr=subprocess.STDOUT,
         )
@@ -107,36 +97,19 @@ class MariaDBServer:
         data = self.directory / "data"
         log = open(self.directory / "mariadb.log", "ab")
         subprocess.run(
-            [
-                self.install,
-                "--no-defaults",
-                f"--datadir={data}",
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-                *(["--user=root"] if os.geteuid() == 0 else []),
-            ],
+            mariadb_install_command(self.install, data),
             check=True,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         self.process = subprocess.Popen(
-            [
+            mariadb_command(
                 self.binary,
-                "--no-defaults",
-                f"--datadir={data}",
-                f"--port={self.port}",
-                "--bind-address=127.0.0.1",
-                f"--socket={self.directory / 'mariadb.sock'}",
-                f"--pid-file={self.directory / 'mariadb.pid'}",
-                *(["--user=root"] if os.geteuid() == 0 else []),
-                "--skip-log-bin",
-                "--skip-name-resolve",
-                "--character-set-server=utf8mb4",
-                "--collation-server=utf8mb4_unicode_ci",
-                "--innodb-buffer-pool-size=64M",
-                "--innodb-flush-log-at-trx-commit=0",
-                "--max-connections=500",
-            ],
+                data,
+                self.port,
+                self.directory,
+                extra=("--innodb-buffer-pool-size=64M", "--innodb-flush-log-at-trx-commit=0"),
+            ),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

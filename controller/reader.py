@@ -182,14 +182,23 @@ class RobotsHandler(FeedHandler):
         await self.send_document(feeds.robots_txt(self.base_url()), "text/plain; charset=UTF-8")
 
 
+# A backlog (batches left by failed writes or a dead leader) is worked off a few at a time.
+MAX_BATCHES_PER_FLUSH = 10
+
+
 async def flush_counters(app: Any) -> None:
-    """Write what the counters hold; only a successful write lets them forget it."""
-    pending = await app.counters.drain()
-    if pending.is_empty():
-        return
-    await app.run_service(stats.flush_counters, pending)
-    await app.counters.commit(pending)
-    await app.invalidate("stats")
+    """Write what the counters hold, batch by batch; only a written batch is forgotten."""
+    flushed = False
+    for _ in range(MAX_BATCHES_PER_FLUSH):
+        pending = await app.counters.drain()
+        if pending.is_empty():
+            break
+        # False: the database had it already (a dead leader's batch); forget it all the same.
+        await app.run_service(stats.flush_counters, pending)
+        await app.counters.commit(pending)
+        flushed = True
+    if flushed:
+        await app.invalidate("stats")
 
 
 async def refresh_search_index(app: Any) -> None:

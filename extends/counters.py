@@ -4,16 +4,19 @@ One interface, two homes: this process's memory (a single instance) and Redis
 (``extends/counters_redis.py``, for a cluster). The leader flushes them into
 the database::
 
-    pending = await counters.drain()      # everything counted and not yet committed
-    write pending to the database         # may fail: the next drain returns it again
+    pending = await counters.drain()      # one batch: a retry, or the counts since the last
+    write pending to the database         # may fail: the next drain returns the same batch
     await counters.commit(pending)        # only now are these counts forgotten
 
-so a failed write loses nothing, and a write that succeeded is never repeated.
+until a drain comes back empty. A failed write loses nothing; the database records each
+batch token it applied, so a batch written but not committed is never written twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -50,7 +53,7 @@ class Counters(Protocol):
         """Views and unique visitors counted for ``day`` and not yet flushed."""
 
     async def drain(self) -> Pending:
-        """Every count not yet committed (a failed flush's included), for the database."""
+        """The next batch for the database: an uncommitted one again, else the new counts."""
 
     async def commit(self, pending: Pending) -> None:
         """Forget a drained batch once the database has it; until then drain returns it."""
@@ -75,20 +78,18 @@ class MemoryCounters:
         return TodayStats(self._page_views[day], len(self._visitors.get(day, ())))
 
     async def drain(self) -> Pending:
-        page_views = Counter(self._page_views)
-        article_views = Counter(self._article_views)
-        visitors = {day: set(ids) for day, ids in self._visitors.items()}
         if self._uncommitted is not None:
-            # The last flush did not reach the database: send its counts again.
-            page_views.update(self._uncommitted.page_views)
-            article_views.update(self._uncommitted.article_views)
-            for day, ids in self._uncommitted.visitors.items():
-                visitors.setdefault(day, set()).update(ids)
+            # The last flush did not reach the database: the same batch, same token, again.
+            return self._uncommitted
+        if not (self._page_views or self._article_views):
+            return Pending()
+        visitors = {day: set(ids) for day, ids in self._visitors.items()}
         pending = Pending(
-            page_views=dict(page_views),
+            page_views=dict(self._page_views),
             visitors=visitors,
-            article_views=dict(article_views),
+            article_views=dict(self._article_views),
             unique_visitors={day: len(ids) for day, ids in visitors.items()},
+            batch=f"{int(time.time())}-{secrets.token_hex(6)}",
         )
         self._page_views.clear()
         self._article_views.clear()

@@ -4,12 +4,13 @@ Live keys: a HASH of page views per day (HINCRBY), a HyperLogLog of visitor ids
 per day (PFADD), a HASH of views per article (HINCRBY).
 
 A flush must neither lose nor double-count a view, even when the leader changes
-in the middle of it. ``drain`` therefore moves the live counts, in one Lua script
-(atomic in Redis), into a batch of its own and reads it back; the batch stays in
-Redis until ``commit`` deletes it after the database write succeeded. A batch
-that was never committed (its leader died, or its write failed) is merged into a
-later drain: at once by the instance that drained it, by any other once it is
-older than ``orphan_after_seconds``, so its views arrive late rather than never.
+in the middle of it. ``drain`` therefore hands out one *batch* at a time, in one
+Lua script (atomic in Redis): the live counts renamed to a batch with a fresh
+token, or a batch that was drained before and never committed (this instance's
+failed write, or another's once older than ``orphan_after_seconds``: its leader
+died), under its own token. The batch stays in Redis until ``commit`` deletes
+it; the database remembers which tokens it has applied, so a batch written by a
+leader that died before committing is recognised and not written twice.
 Views recorded while a flush runs go to the live keys and wait for the next one.
 """
 
@@ -39,39 +40,34 @@ WARN_EVERY_SECONDS = 60
 # KEYS: live page views, live article views, batch index.
 # ARGV: new batch token, batch key prefix, orphan age in ms, then this instance's own
 # uncommitted batch tokens (a failed write: taken back whatever their age).
-# Returns {page view pairs, article view pairs, claimed orphans} of the new batch.
+# Returns {token, page view pairs, article view pairs}; the token is "" when nothing waits.
 DRAIN_SCRIPT = """
 local live_pv, live_articles, batches = KEYS[1], KEYS[2], KEYS[3]
 local token, prefix, orphan_ms = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local batch_pv, batch_articles = prefix .. token .. ':pv', prefix .. token .. ':articles'
-local function move(source, target)
-  if redis.call('EXISTS', source) == 0 then return end
-  if redis.call('EXISTS', target) == 0 then
-    redis.call('RENAME', source, target)
-    return
-  end
-  local flat = redis.call('HGETALL', source)
-  for i = 1, #flat, 2 do redis.call('HINCRBY', target, flat[i], flat[i + 1]) end
-  redis.call('DEL', source)
-end
-move(live_pv, batch_pv)
-move(live_articles, batch_articles)
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local function claim(old)
-  move(prefix .. old .. ':pv', batch_pv)
-  move(prefix .. old .. ':articles', batch_articles)
-  return redis.call('ZREM', batches, old)
+local function take(batch)
+  -- Re-stamp it: nobody else may claim it while this flush writes it.
+  redis.call('ZADD', batches, now_ms, batch)
+  return {batch, redis.call('HGETALL', prefix .. batch .. ':pv'),
+          redis.call('HGETALL', prefix .. batch .. ':articles')}
 end
-for i = 4, #ARGV do claim(ARGV[i]) end
-local orphans = redis.call('ZRANGEBYSCORE', batches, '-inf', now_ms - orphan_ms)
-for _, old in ipairs(orphans) do claim(old) end
-local pv = redis.call('HGETALL', batch_pv)
-local articles = redis.call('HGETALL', batch_articles)
-if #pv > 0 or #articles > 0 then
-  redis.call('ZADD', batches, now_ms, token)
+for i = 4, #ARGV do
+  if redis.call('ZSCORE', batches, ARGV[i]) then return take(ARGV[i]) end
 end
-return {pv, articles, #orphans}
+local orphans = redis.call('ZRANGEBYSCORE', batches, '-inf', now_ms - orphan_ms, 'LIMIT', 0, 1)
+if #orphans > 0 then return take(orphans[1]) end
+local moved = false
+if redis.call('EXISTS', live_pv) == 1 then
+  redis.call('RENAME', live_pv, prefix .. token .. ':pv')
+  moved = true
+end
+if redis.call('EXISTS', live_articles) == 1 then
+  redis.call('RENAME', live_articles, prefix .. token .. ':articles')
+  moved = true
+end
+if moved then return take(token) end
+return {'', {}, {}}
 """
 
 
@@ -119,26 +115,29 @@ class RedisCounters:
         return TodayStats(int(views or 0), int(visitors or 0))
 
     async def drain(self) -> Pending:
-        """Move the live counts into a new batch and return it; raises RedisUnavailable."""
-        token = f"{int(time.time())}-{secrets.token_hex(6)}"
-        page_views, article_views, orphans = await self.client.call(
+        """The next batch: a retry, an orphan or the live counts; raises RedisUnavailable."""
+        fresh = f"{int(time.time())}-{secrets.token_hex(6)}"
+        token, page_views, article_views = await self.client.call(
             "EVAL",
             DRAIN_SCRIPT,
             3,
             PAGE_VIEWS_KEY,
             ARTICLE_VIEWS_KEY,
             BATCHES_KEY,
-            token,
+            fresh,
             BATCH_PREFIX,
             int(self.orphan_after_seconds * 1000),
             *sorted(self._uncommitted),
         )
-        self._uncommitted.clear()
-        if orphans:
-            log.warning("merged %d unfinished counter flush(es) into this one", orphans)
+        token = token.decode() if isinstance(token, bytes) else str(token)
+        if not token:
+            return Pending()
+        if token != fresh and token not in self._uncommitted:
+            log.warning("taking over unfinished counter batch %s", token)
         pending = Pending(
             page_views={dt.date.fromisoformat(day): n for day, n in _pairs(page_views)},
             article_views={int(article): n for article, n in _pairs(article_views)},
+            batch=token,
         )
         if pending.page_views:
             days = sorted(pending.page_views)
@@ -146,9 +145,7 @@ class RedisCounters:
                 *(("PFCOUNT", f"{PREFIX}uv:{day.isoformat()}") for day in days)
             )
             pending.unique_visitors = {day: int(n) for day, n in zip(days, counts, strict=True)}
-        if not pending.is_empty():
-            pending.batch = token
-            self._uncommitted.add(token)
+        self._uncommitted.add(token)
         return pending
 
     async def commit(self, pending: Pending) -> None:

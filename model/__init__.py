@@ -12,7 +12,7 @@ from model.blog import (
     article_tags,
 )
 from model.search import SearchDocument, SearchTerm
-from model.site import DailyStat, Media, SiteSetting, Widget
+from model.site import CounterFlush, DailyStat, Media, SiteSetting, Widget
 from model.user import User
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Base",
     "Category",
     "Comment",
+    "CounterFlush",
     "DailyStat",
     "Media",
     "Menu",

@@ -63,3 +63,12 @@ class Media(Base):
     content_type: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class CounterFlush(Base):
+    """A batch of traffic counts the database has applied: a retried batch is not added twice."""
+
+    __tablename__ = "counter_flushes"
+
+    batch: Mapped[str] = mapped_column(String(64), primary_key=True)
+    flushed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from extends.counters import Pending, TodayStats
-from model import Article, Comment, DailyStat
+from model import Article, Comment, CounterFlush, DailyStat
+from model.base import utcnow
 from service.articles import visible
 
 
@@ -23,12 +25,25 @@ class SiteStats:
     comments: int
 
 
-def flush_counters(session: Session, pending: Pending) -> None:
+# Applied batch tokens are remembered this long: far longer than any batch can wait in Redis.
+FLUSH_MEMORY = dt.timedelta(days=7)
+
+
+def flush_counters(session: Session, pending: Pending) -> bool:
     """Add page views to each day's row and each article; all in one transaction.
 
+    Returns False when this batch was applied before (its leader died before it could
+    tell the counters): the database then keeps what it has, so nothing counts twice.
     A day's unique visitors arrive as the number seen that day so far (not an
     increment), so the row keeps the larger of what it has and that number.
     """
+    if pending.batch:
+        if session.get(CounterFlush, pending.batch) is not None:
+            return False
+        session.add(CounterFlush(batch=pending.batch, flushed_at=utcnow()))
+        session.execute(
+            delete(CounterFlush).where(CounterFlush.flushed_at < utcnow() - FLUSH_MEMORY)
+        )
     days = set(pending.page_views) | set(pending.visitors) | set(pending.unique_visitors)
     for day in sorted(days):
         row = session.get(DailyStat, day)
@@ -45,7 +60,13 @@ def flush_counters(session: Session, pending: Pending) -> None:
             .values(view_count=Article.view_count + views, updated_at=Article.updated_at)
             .execution_options(synchronize_session=False)
         )
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another instance applied the same batch at the same moment: its write stands.
+        session.rollback()
+        return False
+    return True
 
 
 def site_stats(session: Session, today: dt.date) -> SiteStats:

@@ -32,9 +32,12 @@ def flush_like_the_leader(redis_url, database_url):
         client = RedisClient(redis_url)
         try:
             counters = RedisCounters(client)
-            pending = await counters.drain()
-            await asyncio.to_thread(write, pending)
-            await counters.commit(pending)
+            for _ in range(10):  # batch by batch, until nothing waits
+                pending = await counters.drain()
+                if pending.is_empty():
+                    break
+                await asyncio.to_thread(write, pending)
+                await counters.commit(pending)
         finally:
             client.close()
 

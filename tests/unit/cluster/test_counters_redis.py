@@ -68,18 +68,55 @@ def test_an_uncommitted_flush_is_taken_over_not_lost(redis_url):
         await new_leader.commit(too_early)
         await asyncio.sleep(0.3)
         await new_leader.record(DAY, "c", None)
-        later = await new_leader.drain()
-        await new_leader.commit(later)
+        taken_over = await new_leader.drain()
+        await new_leader.commit(taken_over)
+        live = await new_leader.drain()
+        await new_leader.commit(live)
         nothing_left = await new_leader.drain()
         for client in clients:
             client.close()
-        return abandoned, too_early, later, nothing_left
+        return abandoned, too_early, taken_over, live, nothing_left
 
-    abandoned, too_early, later, nothing_left = asyncio.run(scenario())
+    abandoned, too_early, taken_over, live, nothing_left = asyncio.run(scenario())
     assert abandoned.page_views == {DAY: 4}
     assert too_early.page_views == {DAY: 1}
-    assert later.page_views == {DAY: 5} and later.article_views == {9: 4}
+    # The orphan comes back whole, under its own token, before the newer counts.
+    assert taken_over.batch == abandoned.batch
+    assert taken_over.page_views == {DAY: 4} and taken_over.article_views == {9: 4}
+    assert live.page_views == {DAY: 1}
     assert nothing_left.is_empty()
+
+
+def test_a_batch_written_but_not_committed_is_not_counted_twice(redis_url, db):
+    from sqlalchemy import select
+
+    from model import DailyStat
+    from service.stats import flush_counters
+
+    async def scenario():
+        clients = [RedisClient(redis_url) for _ in range(2)]
+        old_leader = RedisCounters(clients[0], orphan_after_seconds=0.2)
+        new_leader = RedisCounters(clients[1], orphan_after_seconds=0.2)
+        for visitor in "abcd":
+            await old_leader.record(DAY, visitor, 9)
+        batch = await old_leader.drain()
+        first_write = flush_counters(db, batch)  # the write succeeds, then the leader dies
+        await asyncio.sleep(0.3)
+        again = await new_leader.drain()
+        second_write = flush_counters(db, again)
+        await new_leader.commit(again)
+        rest = await new_leader.drain()
+        for client in clients:
+            client.close()
+        return first_write, again, second_write, rest
+
+    first_write, again, second_write, rest = asyncio.run(scenario())
+    assert first_write is True
+    assert again.page_views == {DAY: 4}  # the new leader is handed the same batch…
+    assert second_write is False  # …and the database recognises it
+    assert rest.is_empty()
+    row = db.scalar(select(DailyStat).where(DailyStat.day == DAY))
+    assert (row.pv, row.uv) == (4, 4)
 
 
 def test_redis_down_loses_the_view_but_not_the_page(redis_server):
@@ -108,13 +145,16 @@ def test_a_failed_write_is_drained_again_by_the_same_instance(redis_url):
         await counters.record(DAY, "b", None)
         retried = await counters.drain()
         await counters.commit(retried)
+        newer = await counters.drain()
+        await counters.commit(newer)
         after = await counters.drain()
         client.close()
-        return failed, retried, after
+        return failed, retried, newer, after
 
-    failed, retried, after = asyncio.run(scenario())
+    failed, retried, newer, after = asyncio.run(scenario())
     assert failed.page_views == {DAY: 1}
-    assert retried.page_views == {DAY: 2} and retried.article_views == {3: 1}
+    assert retried.batch == failed.batch and retried.article_views == {3: 1}
+    assert newer.page_views == {DAY: 1} and newer.batch != failed.batch
     assert after.is_empty()
 
 
@@ -130,9 +170,11 @@ def test_memory_counters_follow_the_same_drain_and_commit_rules():
         await counters.commit(retried)
         await counters.record(DAY, "a", None)
         after = await counters.drain()
-        return failed, retried, after
+        await counters.commit(after)
+        return failed, retried, after, await counters.drain()
 
-    failed, retried, after = asyncio.run(scenario())
+    failed, retried, after, empty = asyncio.run(scenario())
     assert failed.page_views == {DAY: 1}
-    assert retried.page_views == {DAY: 2} and retried.unique_visitors == {DAY: 2}
-    assert after.page_views == {DAY: 1} and after.unique_visitors == {DAY: 2}
+    assert retried is failed and retried.batch  # the same batch, same token, again
+    assert after.page_views == {DAY: 2} and after.unique_visitors == {DAY: 2}
+    assert empty.is_empty()

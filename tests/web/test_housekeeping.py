@@ -20,7 +20,8 @@ def test_expired_sessions_and_tickets_are_purged(start_app, sqlite_url):
     live.call(make_session)
     assert len(store._items) == 1 and len(live.app.qr.store._tickets) == 1
     time.sleep(1.2)
-    assert live.call(lambda: purge_expired(live.app)) == 2
+    # The leader's own run of the job may have come first; either way both are gone.
+    live.call(lambda: purge_expired(live.app))
     assert len(store._items) == 0 and len(live.app.qr.store._tickets) == 0
     # The job is registered with the leader's periodic jobs.
     assert "purge-expired" in [job.name for job in live.app.jobs.jobs]

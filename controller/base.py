@@ -15,6 +15,7 @@ import tornado.locale
 import tornado.web
 
 from extends.session import COOKIE_NAME, Session, SessionStoreUnavailable
+from service import navigation
 from service import site as site_service
 from service.errors import ServiceError, TooManyAttempts
 
@@ -56,6 +57,7 @@ class BaseHandler(tornado.web.RequestHandler):
         self.session = Session(None)
         self.session_unavailable = False
         self.site: Any = None
+        self.navigation: Any = None
 
     # --- the request ------------------------------------------------------------------
 
@@ -73,6 +75,10 @@ class BaseHandler(tornado.web.RequestHandler):
         if user:
             self.current_user = CurrentUser(**user)
         self.site = await self.application.site_settings()
+        # The header's menus show on every page (admin and sign-in too); one cache lookup.
+        self.navigation = await self.application.cache.get_or_load(
+            "nav", lambda: self.application.run_service(navigation.navigation), scopes=["nav"]
+        )
 
     def _count_in_flight(self) -> None:
         if not getattr(self, "_in_flight", False):

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from controller.base import BaseHandler
 from extends.session import COOKIE_NAME
 from model.base import utcnow
-from service import navigation, stats, widgets
+from service import stats, widgets
 
 VISITOR_COOKIE = "vid"
 PAGE_TTL_SECONDS = 300
@@ -50,7 +50,6 @@ class ReaderHandler(BaseHandler):
 
     def initialize(self) -> None:
         super().initialize()
-        self.navigation: navigation.Navigation | None = None
         self._rendering_for_cache = False
         self._cache_generation = 0
 
@@ -66,9 +65,6 @@ class ReaderHandler(BaseHandler):
                 self.set_header("Content-Type", cached.content_type)
                 self.finish(self.personalise(cached.body))
                 return
-        self.navigation = await self.application.cache.get_or_load(
-            "nav", lambda: self.application.run_service(navigation.navigation), scopes=["nav"]
-        )
 
     async def head(self, *args: Any, **kwargs: Any) -> None:
         await self.get(*args, **kwargs)  # type: ignore[attr-defined]

@@ -69,3 +69,12 @@ def test_forged_session_cookie_is_an_anonymous_visit(live, client):
 def test_post_without_xsrf_changes_nothing(live, client):
     response = client.post("/", data={"x": "1"})
     assert response.status_code == 403
+
+
+def test_every_page_shows_the_site_navigation(live, client):
+    demo(live)
+    for path, status in (("/no/such/page", 404), ("/auth/login", 200), ("/auth/qr", 200)):
+        response = client.get(path)
+        assert response.status_code == status
+        text = page_text(response.text)
+        assert "Guides" in text and "Engineering" in text, path  # the sample site's menus

@@ -63,7 +63,9 @@ cluster-down: $(STAMP)
 	$(PY) -m deploy.cluster down
 
 bench: system-deps $(STAMP)  ## load scripts, reported as ratios against reference points
-	$(PY) -m bench.run
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk; } || \
+	  echo "wrk is missing (sudo apt-get install -y wrk): measuring with Python threads"
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var logs .pytest_cache .ruff_cache

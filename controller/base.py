@@ -18,6 +18,7 @@ from extends.session import COOKIE_NAME, Session, SessionStoreUnavailable
 from service import navigation
 from service import site as site_service
 from service.errors import ServiceError, TooManyAttempts
+from service.forms import MAX_ID
 
 if TYPE_CHECKING:
     from main import Application
@@ -219,9 +220,12 @@ class BaseHandler(tornado.web.RequestHandler):
                 raise PageError(400, self._("Missing parameter: {name}").format(name=name))
             return default
         try:
-            return int(raw)
+            value = int(raw)
         except ValueError:
             raise PageError(404, self._("There is no such page.")) from None
+        if abs(value) > MAX_ID:
+            raise PageError(404, self._("There is no such page."))
+        return value
 
     def _(self, text: str, plural: str | None = None, count: int | None = None) -> str:
         return self.locale.translate(text, plural, count)

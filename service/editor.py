@@ -15,6 +15,7 @@ from model.base import utcnow
 from model.blog import ARTICLE_STATUSES
 from model.pager import Pager
 from service.errors import Invalid, NotFound
+from service.forms import parse_id
 from service.rendering import RENDERER_VERSION, first_paragraph_text, render_markdown
 
 MAX_TITLE = 200
@@ -139,7 +140,7 @@ def _optional_id(session: Session, model: type, raw: str, message: str) -> int |
     if not raw or not raw.strip():
         return None
     try:
-        value = int(raw)
+        value = parse_id(raw)
     except ValueError:
         raise Invalid(message) from None
     if session.get(model, value) is None:

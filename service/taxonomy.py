@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from model import Article, Category, Menu, Source, Tag, article_tags
 from service.errors import Conflict, Invalid, NotFound
+from service.forms import parse_id
 
 MAX_NAME = 64
 MAX_INTRO = 255
@@ -63,7 +64,7 @@ def _menu_id(session: Session, raw: str) -> int | None:
     if not raw:
         return None
     try:
-        menu_id = int(raw)
+        menu_id = parse_id(raw)
     except ValueError:
         raise Invalid("Unknown menu.") from None
     if session.get(Menu, menu_id) is None:
@@ -158,7 +159,7 @@ def _move_target(session: Session, model: Any, item_id: int, raw: str) -> int | 
     if not raw:
         return None
     try:
-        target = int(raw)
+        target = parse_id(raw)
     except ValueError:
         raise Invalid("Please choose where the articles go.") from None
     if target == item_id or session.get(model, target) is None:

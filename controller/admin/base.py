@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from controller.base import BaseHandler, PageError
 from service import account
 from service.errors import ServiceError, TooManyAttempts
+from service.forms import parse_id
 
 T = TypeVar("T")
 
@@ -118,13 +119,13 @@ class AdminHandler(BaseHandler):
         if not raw:
             return None
         try:
-            return int(raw)
+            return parse_id(raw)
         except ValueError:
             raise PageError(400, self._("Bad parameter: {name}").format(name=name)) from None
 
     def selected_ids(self, name: str = "ids") -> list[int]:
         try:
-            return [int(value) for value in self.get_arguments(name) if value.strip()]
+            return [parse_id(value) for value in self.get_arguments(name) if value.strip()]
         except ValueError:
             raise PageError(400, self._("Bad parameter: {name}").format(name=name)) from None
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from controller.admin.base import stamp_session
 from controller.base import BaseHandler, PageError
 from extends.throttle import ThrottleUnavailable, build_throttle, sign_in_keys
 from service import users
@@ -51,7 +50,7 @@ class LoginHandler(BaseHandler):
             )
             return
         await self._throttle("reset", keys[:1])
-        stamp_session(self, user.password_hash)
+        self.stamp_session(user.password_hash)
         await self.sign_in(user)
         await self.redirect_to(next_url)
 

@@ -15,7 +15,7 @@ import tornado.locale
 import tornado.web
 
 from extends.session import COOKIE_NAME, Session, SessionStoreUnavailable
-from service import navigation
+from service import account, navigation
 from service import site as site_service
 from service.errors import ServiceError, TooManyAttempts
 from service.forms import MAX_ID
@@ -28,6 +28,8 @@ log = logging.getLogger("blog.web")
 T = TypeVar("T")
 
 LANGUAGE_COOKIE = "lang"
+# The session remembers the password it was opened with (see service.account).
+FINGERPRINT_KEY = "auth_fingerprint"
 
 
 class PageError(tornado.web.HTTPError):
@@ -80,6 +82,10 @@ class BaseHandler(tornado.web.RequestHandler):
         self.navigation = await self.application.cache.get_or_load(
             "nav", lambda: self.application.run_service(navigation.navigation), scopes=["nav"]
         )
+        if self.current_user:
+            # Every signed-in request, reader pages included: a session opened before a
+            # password change must not keep acting (or commenting) as the author.
+            await self.ensure_session_current()
 
     def _count_in_flight(self) -> None:
         if not getattr(self, "_in_flight", False):
@@ -161,6 +167,30 @@ class BaseHandler(tornado.web.RequestHandler):
         }
         self.current_user = CurrentUser(user.id, user.username, user.display_name)
         await self.save_session()
+
+    def stamp_session(self, password_hash: str) -> None:
+        """Tie the session to the user's current password (call at every sign-in)."""
+        self.session[FINGERPRINT_KEY] = account.password_fingerprint(password_hash)
+
+    async def ensure_session_current(self) -> bool:
+        """Sign the session out when its user's password changed since sign-in.
+
+        One small query. Returns whether the visitor is still signed in.
+        """
+        user = self.current_user
+        if not user:
+            return False
+        current = await self.application.run_service(account.session_fingerprint, user.id)
+        remembered = self.session.get(FINGERPRINT_KEY)
+        if current is not None and remembered is None:
+            # Signed in by a path that did not stamp the session: adopt the current password.
+            self.session[FINGERPRINT_KEY] = current
+            return True
+        if current is None or current != remembered:
+            await self.sign_out()
+            self.flash(self._("Your password was changed: please sign in again."), "warning")
+            return False
+        return True
 
     async def sign_out(self) -> None:
         self.session.clear()

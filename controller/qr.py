@@ -6,7 +6,6 @@ from typing import Any
 
 import segno
 
-from controller.admin.base import ensure_session_current, stamp_session
 from controller.base import BaseHandler, PageError, authenticated
 from extends.qr import TicketStoreUnavailable, build_qr_tickets
 from service import users
@@ -104,7 +103,7 @@ class QrWaitHandler(QrBaseHandler):
         if user is None:
             self.finish({"status": "expired"})
             return
-        stamp_session(self, user.password_hash)
+        self.stamp_session(user.password_hash)
         await self.sign_in(user)
         self.clear_cookie(QR_COOKIE)
         self.finish({"status": "signed_in", "next": claimed["desktop"].get("next", "/admin")})
@@ -112,12 +111,6 @@ class QrWaitHandler(QrBaseHandler):
 
 class QrScanHandler(QrBaseHandler):
     """The phone: opened from the code, asks its signed-in user to confirm."""
-
-    async def prepare(self) -> None:
-        await super().prepare()
-        # A phone session opened before a password change must not confirm anything.
-        if self.current_user:
-            await ensure_session_current(self)
 
     async def _ticket_or_gone(self, token: str) -> dict[str, Any] | None:
         ticket = await self.ticket_call("get", token)

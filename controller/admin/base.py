@@ -6,41 +6,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from controller.base import BaseHandler, PageError
-from service import account
+from controller.base import FINGERPRINT_KEY, BaseHandler, PageError
 from service.errors import ServiceError, TooManyAttempts
 from service.forms import parse_id
 
 T = TypeVar("T")
 
-# The session remembers the password it was opened with (see service.account).
-FINGERPRINT_KEY = "auth_fingerprint"
-
-
-def stamp_session(handler: BaseHandler, password_hash: str) -> None:
-    """Tie the handler's session to the user's current password (call at every sign-in)."""
-    handler.session[FINGERPRINT_KEY] = account.password_fingerprint(password_hash)
-
-
-async def ensure_session_current(handler: BaseHandler) -> bool:
-    """Sign the handler's session out when its user's password changed since sign-in.
-
-    One small query. Returns whether the visitor is still signed in.
-    """
-    user = handler.current_user
-    if not user:
-        return False
-    current = await handler.application.run_service(account.session_fingerprint, user.id)
-    remembered = handler.session.get(FINGERPRINT_KEY)
-    if current is not None and remembered is None:
-        # Signed in by a path that did not stamp the session: adopt the current password.
-        handler.session[FINGERPRINT_KEY] = current
-        return True
-    if current is None or current != remembered:
-        await handler.sign_out()
-        handler.flash(handler._("Your password was changed: please sign in again."), "warning")
-        return False
-    return True
+__all__ = ["FINGERPRINT_KEY", "AdminHandler", "FormError", "pager_base"]
 
 
 def pager_base(path: str, **query: Any) -> str:
@@ -63,7 +35,7 @@ class AdminHandler(BaseHandler):
 
     GET by an anonymous visitor → the sign-in page with ``next``; any other method → 403
     before anything changes (Tornado already refused a POST without a valid XSRF token).
-    A session opened before the user's password changed is signed out here.
+    (A session opened before the user's password changed was signed out by BaseHandler.)
     """
 
     async def prepare(self) -> None:
@@ -71,8 +43,6 @@ class AdminHandler(BaseHandler):
         if self._finished:
             return
         self.require_session_store()
-        if self.current_user:
-            await ensure_session_current(self)
         if not self.current_user:
             if self.request.method in ("GET", "HEAD"):
                 await self.redirect_to("/auth/login?" + urlencode({"next": self.request.uri}))

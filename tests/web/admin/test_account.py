@@ -34,6 +34,28 @@ def test_password_change_signs_out_the_other_sessions(live, admin, signed_in):
     assert AuthActions(BlogClient(live.url)).login(password=NEW_PASSWORD).status_code == 302
 
 
+def test_a_stale_session_is_signed_out_on_reader_pages_too(live, admin, signed_in):
+    from service.demo import load_demo_site
+
+    live.service(load_demo_site)
+    phone = BlogClient(live.url)
+    assert AuthActions(phone).login().status_code == 302
+    assert "Sign out" in phone.get("/").text  # the header knows the author
+
+    signed_in.post_form(
+        "/admin/account/password",
+        {
+            "current_password": ADMIN_PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+        },
+    )
+    home = phone.get("/")  # a reader page, not an admin one
+    assert home.status_code == 200
+    assert "Sign out" not in home.text
+    assert "please sign in again" in home.text
+
+
 def test_password_change_needs_the_current_password(live, signed_in):
     response = signed_in.post_form(
         "/admin/account/password",

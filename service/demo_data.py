@@ -301,7 +301,7 @@ It starts N copies of `python main.py --port=PORT`, renders the nginx configurat
 ```sh
 export BLOG_DATABASE_URL=mysql+pymysql://blog:secret@127.0.0.1/blog
 export BLOG_REDIS_URL=redis://127.0.0.1:6379/0
-export BLOG_COOKIE_SECRET="$(cat /etc/inkwell/cookie_secret)"
+export BLOG_COOKIE_SECRET=$(cat /etc/inkwell/cookie_secret)
 python main.py upgradedb
 ```
 

@@ -143,16 +143,7 @@ def delete_category(session: Session, category_id: int, move_to: str = "") -> in
 
     Returns how many articles moved.
     """
-    _get(session, Category, category_id)
-    target = _move_target(session, Category, category_id, move_to)
-    moved = session.execute(
-        update(Article)
-        .where(Article.category_id == category_id)
-        .values(category_id=target, updated_at=Article.updated_at)
-    ).rowcount
-    session.execute(delete(Category).where(Category.id == category_id))
-    session.commit()
-    return moved or 0
+    return _delete_moving_articles(session, Category, "category_id", category_id, move_to)
 
 
 def _move_target(session: Session, model: Any, item_id: int, raw: str) -> int | None:
@@ -216,14 +207,21 @@ def rename_source(session: Session, source_id: int, name: str) -> Source:
 
 def delete_source(session: Session, source_id: int, move_to: str = "") -> int:
     """Delete a source; its articles move to ``move_to`` or to none. Returns how many."""
-    _get(session, Source, source_id)
-    target = _move_target(session, Source, source_id, move_to)
+    return _delete_moving_articles(session, Source, "source_id", source_id, move_to)
+
+
+def _delete_moving_articles(
+    session: Session, model: Any, column: str, item_id: int, move_to: str
+) -> int:
+    """Delete a category or source after moving its articles (moving is not an edit)."""
+    _get(session, model, item_id)
+    target = _move_target(session, model, item_id, move_to)
     moved = session.execute(
         update(Article)
-        .where(Article.source_id == source_id)
-        .values(source_id=target, updated_at=Article.updated_at)
+        .where(getattr(Article, column) == item_id)
+        .values({column: target, "updated_at": Article.updated_at})
     ).rowcount
-    session.execute(delete(Source).where(Source.id == source_id))
+    session.execute(delete(model).where(model.id == item_id))
     session.commit()
     return moved or 0
 

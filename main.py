@@ -21,6 +21,7 @@ import tornado.web
 from config import ROOT, Settings, build_parser, settings_from_args
 from controller.base import NotFoundHandler
 from extends.cache import InvalidationBus, LocalBus, RedisBus, SiteCache
+from extends.clock import SYSTEM_CLOCK, Clock
 from extends.counters import Counters, MemoryCounters
 from extends.counters_redis import RedisCounters
 from extends.database import make_engine, make_sessionmaker
@@ -65,8 +66,9 @@ def collect_ui_modules() -> dict[str, Any]:
 class Application(tornado.web.Application):
     """One per process: engine, executor, sessions, cache and settings live here."""
 
-    def __init__(self, config: Settings) -> None:
+    def __init__(self, config: Settings, clock: Clock = SYSTEM_CLOCK) -> None:
         self.config = config
+        self.clock = clock
         self.executor = ThreadPoolExecutor(
             max_workers=config.executor_workers, thread_name_prefix="blog-db"
         )

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from config import ROOT
+from extends.clock import SYSTEM_CLOCK, Clock
 from extends.database import make_engine, make_sessionmaker
 from main import upgrade_database
 from service import users
@@ -82,11 +83,20 @@ def db(database_url: str) -> Iterator[Any]:
 
 @pytest.fixture
 def start_app(tmp_path: Any) -> Iterator[Callable[..., LiveApp]]:
-    """Start live apps on demand: ``start_app(database_url, redis_urls=[...], **settings)``."""
+    """Start live apps on demand: ``start_app(database_url, redis_urls=[...], **settings)``.
+
+    ``clock=FakeClock()`` gives the app a clock the test moves (``clock.advance(s)``).
+    """
     started: list[LiveApp] = []
 
-    def start(database_url: str, redis_urls: list[str] | None = None, **extra: Any) -> LiveApp:
-        live = LiveApp(make_settings(tmp_path, database_url, redis_urls, **extra)).start()
+    def start(
+        database_url: str,
+        redis_urls: list[str] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        **extra: Any,
+    ) -> LiveApp:
+        settings = make_settings(tmp_path, database_url, redis_urls, **extra)
+        live = LiveApp(settings, clock=clock).start()
         started.append(live)
         return live
 

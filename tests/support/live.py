@@ -13,6 +13,7 @@ import requests
 import tornado.httpserver
 
 from config import Settings
+from extends.clock import SYSTEM_CLOCK, Clock
 from main import Application
 from tests.support.servers import free_port
 
@@ -20,8 +21,9 @@ from tests.support.servers import free_port
 class LiveApp:
     """A real Application on a real port, with its own event loop in a thread."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock = SYSTEM_CLOCK) -> None:
         self.settings = settings
+        self.clock = clock
         self.port = settings.port
         self.url = f"http://127.0.0.1:{self.port}"
         self.loop = asyncio.new_event_loop()
@@ -35,7 +37,7 @@ class LiveApp:
         asyncio.set_event_loop(self.loop)
 
         async def start() -> None:
-            self.app = Application(self.settings)
+            self.app = Application(self.settings, clock=self.clock)
             self.server = tornado.httpserver.HTTPServer(self.app, xheaders=True)
             self.server.listen(self.port, "127.0.0.1")
             self.app.start_background()

@@ -1,107 +1,154 @@
-"""Inkwell: entry point (`serve`, `upgradedb`, `createadmin`, `demo`) and the Application."""
+"""Inkwell's entry point and the one place that assembles the application.
+
+Read top to bottom: the route table (every URL, in the order Tornado tries them), the
+schedule of periodic jobs, the Application that creates every part of a running
+instance, then the command line (`serve` by default; the other commands are in
+`commands.py`).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import getpass
-import importlib
 import logging
-import pkgutil
 import signal
 import sys
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import tornado.httpserver
 import tornado.web
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
+import commands
+import jobs
 from config import ROOT, Settings, build_parser, settings_from_args
-from controller.base import NotFoundHandler
+from controller import article, auth, ops, qr, reader, reader_modules
+from controller.admin import (
+    account,
+    articles,
+    comments,
+    dashboard,
+    media,
+    settings,
+    taxonomy,
+    transfer,
+    widgets,
+)
+from controller.article import CommentGuard
+from controller.base import NotFoundHandler, Route
+from controller.static import StaticFiles
 from extends.cache import InvalidationBus, LocalBus, RedisBus, SiteCache
 from extends.clock import SYSTEM_CLOCK, Clock
 from extends.counters import Counters, MemoryCounters
 from extends.counters_redis import RedisCounters
 from extends.database import make_engine, make_sessionmaker
+from extends.errors import DatabaseUnavailable
 from extends.i18n import load_translations
-from extends.jobs import Lease, LocalLease, PeriodicJobs
+from extends.jobs import Job, Lease, LocalLease, PeriodicJobs
 from extends.lease import RedisLease
+from extends.qr import build_qr_tickets
 from extends.redis import RedisClient
 from extends.session import build_session_manager
+from extends.throttle import build_throttle
 from log_config import setup_logging
+from model.site import SiteSetting
 from service import site as site_service
 
 log = logging.getLogger("blog")
 access_log = logging.getLogger("blog.access")
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
-def _controller_modules() -> list[Any]:
-    package = importlib.import_module("controller")
+def route_table() -> list[Route]:
+    """Every URL, first match wins. /static/, /favicon.ico and /robots.txt come before
+    these (Tornado puts its static rules first; `controller.static` serves robots.txt)."""
     return [
-        importlib.import_module(info.name)
-        for info in pkgutil.walk_packages(package.__path__, prefix="controller.")
-        if not info.ispkg
+        # The reader: lists, one article and its comments, search, feeds.
+        *reader.routes,
+        *article.routes,
+        # Signing in: a password, or a QR code confirmed by a signed-in phone.
+        *auth.routes,
+        *qr.routes,
+        # The author's side.
+        *dashboard.routes,
+        *articles.routes,
+        *comments.routes,
+        *taxonomy.routes,
+        *widgets.routes,
+        *media.routes,
+        *settings.routes,
+        *account.routes,
+        *transfer.routes,
+        # Operations.
+        *ops.routes,
     ]
 
 
-def collect_routes() -> list[Any]:
-    """Every controller module contributes its own ``routes`` (and ``ui_modules``)."""
-    routes: list[Any] = []
-    for module in _controller_modules():
-        routes.extend(getattr(module, "routes", []))
-    return routes
-
-
-def collect_ui_modules() -> dict[str, Any]:
-    modules: dict[str, Any] = {}
-    for module in _controller_modules():
-        modules.update(getattr(module, "ui_modules", {}))
-    return modules
+def schedule(app: Application) -> list[Job]:
+    """The periodic jobs, run by the leader only: what, how often (seconds)."""
+    return [
+        Job("publish-scheduled", 15, lambda: jobs.publish_scheduled_articles(app)),
+        Job("flush-counters", 60, lambda: jobs.flush_counters(app)),
+        Job("search-index", 60, lambda: jobs.refresh_search_index(app)),
+        Job("purge-expired", 300, lambda: jobs.purge_expired(app)),
+    ]
 
 
 class Application(tornado.web.Application):
-    """One per process: engine, executor, sessions, cache and settings live here."""
+    """One per process: every part of a running instance, created here and nowhere else."""
 
     def __init__(self, config: Settings, clock: Clock = SYSTEM_CLOCK) -> None:
         self.config = config
         self.clock = clock
+        # The database: services run in this executor, each call with a fresh Session.
         self.executor = ThreadPoolExecutor(
             max_workers=config.executor_workers, thread_name_prefix="blog-db"
         )
         self.engine = make_engine(config.database_url, pool_size=config.executor_workers)
         self.db = make_sessionmaker(self.engine)
+        # Redis: sessions spread over every node; the cluster-wide parts live on the first.
+        # Without Redis, in-process stand-ins serve a single instance.
         self.redis_clients = [RedisClient(url) for url in config.redis_urls]
+        coordinator = self.redis_clients[0] if self.redis_clients else None
         self.sessions = build_session_manager(
-            self.redis_clients, config.session_ttl_seconds, config.secure_cookies
+            self.redis_clients, config.session_ttl_seconds, config.secure_cookies, clock=clock
         )
-        self.cache = SiteCache()
-        self.bus: InvalidationBus
-        self.counters: Counters
-        self.lease: Lease
-        if self.redis_clients:
-            # Sessions spread over every node; the cluster-wide parts live on the first.
-            coordinator = self.redis_clients[0]
-            self.bus = RedisBus(coordinator, self.cache, config.instance_id)
-            self.counters = RedisCounters(coordinator)
-            self.lease = RedisLease(coordinator, config.instance_id, config.lease_ttl_ms)
-        else:
-            self.bus = LocalBus(self.cache)
-            self.counters = MemoryCounters()
-            self.lease = LocalLease()
+        self.cache = SiteCache(clock=clock)
+        self.bus: InvalidationBus = (
+            RedisBus(coordinator, self.cache, config.instance_id)
+            if coordinator
+            else LocalBus(self.cache)
+        )
+        self.counters: Counters = RedisCounters(coordinator) if coordinator else MemoryCounters()
+        self.lease: Lease = (
+            RedisLease(coordinator, config.instance_id, config.lease_ttl_ms)
+            if coordinator
+            else LocalLease()
+        )
+        # Guards: sign-in attempts, comment spam, QR sign-in tickets (all shared over Redis).
+        self.throttle = build_throttle(self.redis_clients, clock=clock)
+        self.comment_guard = CommentGuard.build(self.redis_clients, clock)
+        self.qr = build_qr_tickets(self.redis_clients, config.qr_ticket_seconds, clock=clock)
+        # Periodic jobs, run while this instance holds the leader lease.
         self.jobs = PeriodicJobs(self.lease)
+        for job in schedule(self):
+            self.jobs.add(job.name, job.interval, job.run)
         self.languages = load_translations(ROOT / "locale")
         self.shutting_down = False
         self.in_flight = 0
         self.started_at = time.time()
         self._background: set[asyncio.Future[Any]] = set()
         super().__init__(
-            collect_routes(),
+            route_table(),
             template_path=str(ROOT / "template"),
             static_path=str(ROOT / "static"),
+            static_handler_class=StaticFiles,
             cookie_secret=config.cookie_secret,
             xsrf_cookies=True,
             xsrf_cookie_kwargs={
@@ -114,29 +161,28 @@ class Application(tornado.web.Application):
             autoreload=False,
             compress_response=True,
             default_handler_class=NotFoundHandler,
-            ui_modules=collect_ui_modules(),
+            ui_modules=reader_modules.ui_modules,
             log_function=self.log_request,
         )
-        # Coroutines to run as shutdown begins (e.g. release long-polling waiters).
-        self.shutdown_hooks: list[Callable[[], Coroutine[Any, Any, Any]]] = []
-        # Each controller module may wire its own parts (jobs, throttles) with setup(app).
-        for module in _controller_modules():
-            setup = getattr(module, "setup", None)
-            if setup is not None:
-                setup(self)
 
     # --- work off the IOLoop ----------------------------------------------------------
 
-    async def run_service(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def run_service(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         """Call ``fn(session, *args)`` in the executor; the session is always closed."""
 
         def call() -> T:
             with self.db() as session:
                 return fn(session, *args, **kwargs)
 
-        return await asyncio.get_running_loop().run_in_executor(self.executor, call)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.executor, call)
+        except OperationalError as exc:
+            # Lost or refused connection, server gone away: a 503 nginx may retry elsewhere.
+            raise DatabaseUnavailable(str(exc.orig)) from exc
 
-    async def site_settings(self) -> Any:
+    async def site_settings(self) -> SiteSetting:
         return await self.cache.get_or_load(
             "settings", lambda: self.run_service(site_service.get_settings), scopes=["settings"]
         )
@@ -170,8 +216,8 @@ class Application(tornado.web.Application):
         self.shutting_down = True
         if server is not None:
             server.stop()
-        for hook in self.shutdown_hooks:
-            await hook()
+        # Long polls must not hold a stopping instance for their ~25 s: release them now.
+        await self.qr.stop()
         await self.jobs.stop()
         # Handing the lease back lets another instance lead now rather than after its TTL.
         await self.lease.stop()
@@ -219,63 +265,7 @@ def _log_task_failure(task: asyncio.Future[Any]) -> None:
         log.error("background task failed", exc_info=task.exception())
 
 
-# --- commands -------------------------------------------------------------------------
-
-
-def upgrade_database(config: Settings) -> None:
-    """Apply every alembic migration to the configured database."""
-    from alembic import command
-    from alembic.config import Config
-
-    alembic_config = Config(str(ROOT / "alembic.ini"))
-    alembic_config.set_main_option("script_location", str(ROOT / "migrations"))
-    alembic_config.attributes["database_url"] = config.database_url
-    command.upgrade(alembic_config, "head")
-
-
-def _run_with_session(config: Settings, fn: Callable[..., T], *args: Any) -> T:
-    engine = make_engine(config.database_url, pool_size=1)
-    try:
-        with make_sessionmaker(engine)() as session:
-            return fn(session, *args)
-    finally:
-        engine.dispose()
-
-
-def _read_new_password(given: str | None) -> str:
-    if given:
-        return given
-    if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\n")
-    first = getpass.getpass("Password: ")
-    if first != getpass.getpass("Password again: "):
-        raise SystemExit("The two passwords differ.")
-    return first
-
-
-def create_admin_command(config: Settings, args: Any) -> int:
-    from service import users
-    from service.errors import Invalid
-
-    password = _read_new_password(args.password)
-    try:
-        user = _run_with_session(
-            config, users.create_admin, args.username, password, args.display_name, args.email
-        )
-    except Invalid as exc:
-        print(f"createadmin: {exc.message}", file=sys.stderr)
-        return 2
-    print(f"Administrator {user.username!r} is ready; sign in at /auth/login.")
-    return 0
-
-
-def demo_command(config: Settings) -> int:
-    from service import demo
-
-    upgrade_database(config)
-    created = _run_with_session(config, demo.load_demo_site)
-    print(f"Demo site ready ({created} new item(s)).")
-    return 0
+# --- the command line -----------------------------------------------------------------
 
 
 def serve(config: Settings) -> int:
@@ -316,13 +306,11 @@ def main(argv: Iterable[str] | None = None) -> int:
         return serve(config)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     if command == "upgradedb":
-        upgrade_database(config)
-        print("Database is up to date.")
-        return 0
+        return commands.upgradedb(config)
     if command == "createadmin":
-        return create_admin_command(config, args)
+        return commands.createadmin(config, args)
     if command == "demo":
-        return demo_command(config)
+        return commands.demo(config)
     raise SystemExit(f"unknown command {command}")
 
 

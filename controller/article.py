@@ -6,12 +6,13 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import tornado.web
 
 from controller.base import PageError
 from controller.reader_base import FORM_TIME_NAME, ReaderHandler
+from extends.clock import Clock
+from extends.redis import RedisClient
 from service import articles, comments
 from service.ratelimit import MemoryRateLimiter, RateLimiter
 
@@ -25,6 +26,10 @@ class CommentGuard:
     min_seconds: float = 3.0
     max_age_days: float = 2.0
     limiter: RateLimiter = field(default_factory=lambda: MemoryRateLimiter(limit=5, window=60))
+
+    @classmethod
+    def build(cls, redis_clients: list[RedisClient], clock: Clock) -> CommentGuard:
+        return cls()
 
 
 class ArticleHandler(ReaderHandler):
@@ -112,7 +117,7 @@ class CommentHandler(ArticleHandler):
 
     def spam_refusal(self) -> tuple[int, str] | None:
         """(status, reason) when the post looks automated or comes too often, else None."""
-        guard: CommentGuard = self.application.comment_guard  # type: ignore[attr-defined]
+        guard = self.application.comment_guard
         if self.get_argument(HONEYPOT_FIELD, ""):
             return 400, "Your comment looks automated and was not posted."
         shown_at = self.decode_form_time(guard.max_age_days)
@@ -143,10 +148,6 @@ class CommentHandler(ArticleHandler):
         secret = str(self.application.settings["cookie_secret"]).encode()
         address = (self.request.remote_ip or "").encode()
         return hmac.new(secret, address, hashlib.sha256).hexdigest()
-
-
-def setup(app: Any) -> None:
-    app.comment_guard = CommentGuard()
 
 
 routes = [

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from controller.base import BaseHandler, PageError
-from extends.throttle import ThrottleUnavailable, build_throttle, sign_in_keys
+from extends.throttle import sign_in_keys
 from service import users
 
 MAX_USERNAME = 64
 MAX_PASSWORD = 1024
-
-
-def setup(app: Any) -> None:
-    # In Redis when configured, so the count holds across every instance.
-    app.throttle = build_throttle(app.redis_clients)
 
 
 class LoginHandler(BaseHandler):
@@ -34,12 +28,12 @@ class LoginHandler(BaseHandler):
         next_url = self.safe_next(self.get_argument("next", None), "/admin")
         keys = sign_in_keys(username, self.request.remote_ip or "")
         # The throttle is asked before any hash is compared: a blocked guess costs nothing.
-        wait = await self._throttle("retry_after", keys)
+        wait = await self.application.throttle.retry_after(keys)
         if wait:
             raise PageError(429, self._too_many(wait), retry_after=wait)
         user = await self.run(users.authenticate, username, password) if username else None
         if user is None:
-            await self._throttle("record_failure", keys)
+            await self.application.throttle.record_failure(keys)
             self.set_status(400)
             # One message for an unknown name and a wrong password: nothing to enumerate.
             self.render(
@@ -49,18 +43,10 @@ class LoginHandler(BaseHandler):
                 error=self._("Wrong user name or password."),
             )
             return
-        await self._throttle("reset", keys[:1])
+        await self.application.throttle.reset(keys[:1])
         self.stamp_session(user.password_hash)
         await self.sign_in(user)
         await self.redirect_to(next_url)
-
-    async def _throttle(self, method: str, keys: list[str]) -> Any:
-        try:
-            return await getattr(self.application.throttle, method)(keys)
-        except ThrottleUnavailable as exc:
-            raise PageError(
-                503, self._("Signing in is unavailable for a moment. Please retry soon.")
-            ) from exc
 
     def _too_many(self, wait: int) -> str:
         minutes = max(1, math.ceil(wait / 60))

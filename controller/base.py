@@ -8,17 +8,23 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import tornado.locale
 import tornado.web
+from sqlalchemy.orm import Session as DatabaseSession
 
+from extends.errors import Unavailable
 from extends.session import COOKIE_NAME, Session, SessionStoreUnavailable
+from model.site import SiteSetting
+from model.user import User
 from service import account, navigation
 from service import site as site_service
 from service.errors import ServiceError, TooManyAttempts
 from service.forms import MAX_ID
+from service.navigation import Navigation
 
 if TYPE_CHECKING:
     from main import Application
@@ -26,6 +32,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("blog.web")
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+# One entry of the route table: a URL pattern, its handler, and optional handler arguments.
+Route = (
+    tuple[str, type[tornado.web.RequestHandler]]
+    | tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]
+)
 
 LANGUAGE_COOKIE = "lang"
 # The session remembers the password it was opened with (see service.account).
@@ -39,6 +52,10 @@ class PageError(tornado.web.HTTPError):
         super().__init__(status_code, log_message=message or None)
         self.message = message
         self.retry_after = retry_after
+
+
+DEFAULT_SITE = site_service.default_settings()
+NO_NAVIGATION = Navigation(menus=[], loose_categories=[], sources=[])
 
 
 @dataclass(frozen=True)
@@ -55,12 +72,14 @@ class CurrentUser:
 class BaseHandler(tornado.web.RequestHandler):
     application: Application
     session: Session
+    current_user: CurrentUser | None
 
     def initialize(self) -> None:
         self.session = Session(None)
         self.session_unavailable = False
-        self.site: Any = None
-        self.navigation: Any = None
+        # Until prepare loads them (an error page may be drawn before): an unconfigured site.
+        self.site: SiteSetting = DEFAULT_SITE
+        self.navigation: Navigation = NO_NAVIGATION
 
     # --- the request ------------------------------------------------------------------
 
@@ -106,17 +125,28 @@ class BaseHandler(tornado.web.RequestHandler):
         if (self.session.modified or self.session.retired_sid) and not self.session_unavailable:
             self.application.spawn(self._save_session_quietly())
 
-    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def run(
+        self, fn: Callable[Concatenate[DatabaseSession, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         """Run a service function in the executor with a fresh database session.
 
-        Domain exceptions become error pages: NotFound → 404, Invalid → 400, ...
+        Domain exceptions become error pages in the visitor's language: NotFound → 404,
+        Invalid → 400, Forbidden → 403, Conflict → 409, TooManyAttempts → 429.
         """
         try:
             return await self.application.run_service(fn, *args, **kwargs)
         except TooManyAttempts as exc:
-            raise PageError(429, exc.message, retry_after=exc.retry_after) from exc
+            raise PageError(429, self.service_message(exc), retry_after=exc.retry_after) from exc
         except ServiceError as exc:
-            raise PageError(exc.status_code, exc.message) from exc
+            raise PageError(exc.status_code, self.service_message(exc)) from exc
+
+    def service_message(self, exc: ServiceError) -> str:
+        """A service's message template, translated, with its details filled in."""
+        text = self._(exc.message)
+        try:
+            return text.format(**exc.details) if exc.details else text
+        except (KeyError, IndexError, ValueError):
+            return text
 
     async def invalidate(self, *scopes: str) -> None:
         """Tell every instance to drop what these scopes name."""
@@ -125,20 +155,39 @@ class BaseHandler(tornado.web.RequestHandler):
     # --- sessions, sign-in, flash -----------------------------------------------------
 
     def require_session_store(self) -> None:
+        """Pages that sign in or need the visitor's session answer 503 while it is down."""
         if self.session_unavailable:
-            raise PageError(
-                503, self._("Signing in is unavailable for a moment. Please retry soon.")
-            )
+            raise SessionStoreUnavailable("the session could not be loaded")
+
+    async def require_user(self) -> bool:
+        """The one sign-in gate (admin pages and ``@authenticated`` reader pages).
+
+        True for a signed-in visitor. An anonymous GET is sent to the sign-in page with
+        ``next`` (False); any other anonymous method is refused with 403 before anything
+        changes (Tornado already refused a POST without a valid XSRF token).
+        """
+        self.require_session_store()
+        if self.current_user:
+            return True
+        if self.request.method in ("GET", "HEAD"):
+            await self.redirect_to("/auth/login?" + urlencode({"next": self.request.uri}))
+            return False
+        raise PageError(403, self._("Please sign in first."))
+
+    @property
+    def user(self) -> CurrentUser:
+        """The signed-in user, in code that only runs once ``require_user`` let it through."""
+        if self.current_user is None:
+            raise PageError(403, self._("Please sign in first."))
+        return self.current_user
 
     async def save_session(self) -> None:
         """Persist a changed session now (one SET with TTL); 503 when the store is down."""
         try:
             await self.application.sessions.save(self.session)
-        except SessionStoreUnavailable as exc:
+        except SessionStoreUnavailable:
             self.session_unavailable = True
-            raise PageError(
-                503, self._("Signing in is unavailable for a moment. Please retry soon.")
-            ) from exc
+            raise
 
     async def _save_session_quietly(self) -> None:
         try:
@@ -157,7 +206,7 @@ class BaseHandler(tornado.web.RequestHandler):
         self._write_session_cookie()
         return super().finish(chunk)
 
-    async def sign_in(self, user: Any) -> None:
+    async def sign_in(self, user: User) -> None:
         """Attach a user to a new session id (the old id is retired)."""
         self.session.rotate()
         self.session["user"] = {
@@ -206,7 +255,7 @@ class BaseHandler(tornado.web.RequestHandler):
     def pop_flashes(self) -> list[tuple[str, str]]:
         if "_flash" not in self.session:
             return []
-        return [tuple(item) for item in self.session.pop("_flash")]  # type: ignore[misc]
+        return [(str(category), str(text)) for category, text in self.session.pop("_flash")]
 
     async def redirect_to(self, url: str) -> None:
         """Redirect after the session is saved, so the next request sees what this one set."""
@@ -236,7 +285,7 @@ class BaseHandler(tornado.web.RequestHandler):
         chosen = self.get_cookie(LANGUAGE_COOKIE)
         if chosen in self.application.languages:
             return tornado.locale.get(chosen)
-        if self.site is not None and self.site.language in self.application.languages:
+        if self.site.language in self.application.languages:
             return tornado.locale.get(self.site.language)
         return None  # Tornado falls back to Accept-Language
 
@@ -265,7 +314,7 @@ class BaseHandler(tornado.web.RequestHandler):
     def get_template_namespace(self) -> dict[str, Any]:
         namespace = super().get_template_namespace()
         namespace.update(
-            site=self.site or site_service.default_settings(),
+            site=self.site,
             flashes=self.pop_flashes(),
             languages=self.application.languages,
             page_title=None,
@@ -274,10 +323,27 @@ class BaseHandler(tornado.web.RequestHandler):
         )
         return namespace
 
+    def log_exception(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(value, Unavailable):
+            # Expected while a store restarts: one line, no traceback.
+            log.warning("%s: %s (%s)", type(value).__name__, value, self.request.uri)
+            return
+        super().log_exception(typ, value, tb)
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         message = getattr(exc, "message", "") if exc is not None else ""
         retry_after = getattr(exc, "retry_after", None)
+        if isinstance(exc, Unavailable):
+            # Every "a backing store is down" error becomes the same 503 page, here only.
+            status_code = 503
+            self.set_status(status_code)
+            message = self._(exc.user_message)
         if retry_after:
             self.set_header("Retry-After", str(retry_after))
         traceback_text = None
@@ -303,12 +369,8 @@ def authenticated(method: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(method)
     async def wrapper(self: BaseHandler, *args: Any, **kwargs: Any) -> Any:
-        self.require_session_store()
-        if not self.current_user:
-            if self.request.method in ("GET", "HEAD"):
-                self.redirect("/auth/login?" + urlencode({"next": self.request.uri}))
-                return None
-            raise PageError(403, self._("Please sign in first."))
+        if not await self.require_user():
+            return None
         return await method(self, *args, **kwargs)
 
     return wrapper

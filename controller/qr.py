@@ -7,31 +7,17 @@ from typing import Any
 import segno
 
 from controller.base import BaseHandler, PageError, authenticated
-from extends.qr import TicketStoreUnavailable, build_qr_tickets
+from extends.qr import QrTickets
 from service import users
 
 QR_COOKIE = "qr"
 WAITING_STATUSES = ("pending", "scanned")
 
 
-def setup(app: Any) -> None:
-    app.qr = build_qr_tickets(app.redis_clients, app.config.qr_ticket_seconds)
-    # Long polls must not hold a stopping instance for their ~25 s: release them at once.
-    app.shutdown_hooks.append(app.qr.stop)
-
-
 class QrBaseHandler(BaseHandler):
     @property
-    def tickets(self) -> Any:
+    def tickets(self) -> QrTickets:
         return self.application.qr
-
-    async def ticket_call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return await getattr(self.tickets, method)(*args, **kwargs)
-        except TicketStoreUnavailable as exc:
-            raise PageError(
-                503, self._("Signing in is unavailable for a moment. Please retry soon.")
-            ) from exc
 
 
 class QrLoginHandler(QrBaseHandler):
@@ -47,7 +33,7 @@ class QrLoginHandler(QrBaseHandler):
             "agent": self.request.headers.get("User-Agent", "")[:200],
             "next": next_url,
         }
-        token = await self.ticket_call("create", desktop)
+        token = await self.tickets.create(desktop)
         # Only the browser holding this cookie may claim the ticket once it is confirmed.
         self.set_signed_cookie(
             QR_COOKIE,
@@ -83,10 +69,10 @@ class QrWaitHandler(QrBaseHandler):
             self.finish({"status": "forbidden"})
             return
         since = self.get_argument("since", "pending")
-        ticket = await self.ticket_call("get", token)
+        ticket = await self.tickets.get(token)
         if ticket is not None and ticket["status"] == since and since in WAITING_STATUSES:
             await self.tickets.wait(token, self.application.config.qr_wait_seconds)
-            ticket = await self.ticket_call("get", token)
+            ticket = await self.tickets.get(token)
         if ticket is None:
             self.finish({"status": "expired"})
         elif ticket["status"] == "confirmed":
@@ -95,7 +81,7 @@ class QrWaitHandler(QrBaseHandler):
             self.finish({"status": ticket["status"]})
 
     async def _sign_in_with(self, token: str) -> None:
-        claimed = await self.ticket_call("claim", token)
+        claimed = await self.tickets.claim(token)
         if claimed is None:  # another poll of this browser claimed it first
             self.finish({"status": "expired"})
             return
@@ -113,7 +99,7 @@ class QrScanHandler(QrBaseHandler):
     """The phone: opened from the code, asks its signed-in user to confirm."""
 
     async def _ticket_or_gone(self, token: str) -> dict[str, Any] | None:
-        ticket = await self.ticket_call("get", token)
+        ticket = await self.tickets.get(token)
         if ticket is None or ticket["status"] not in WAITING_STATUSES:
             self.set_status(410)
             self.render("auth/qr_result.html", outcome="expired")
@@ -126,7 +112,7 @@ class QrScanHandler(QrBaseHandler):
         if ticket is None:
             return
         if ticket["status"] == "pending":
-            ticket = await self.ticket_call("set_status", token, "scanned")
+            ticket = await self.tickets.set_status(token, "scanned")
             if ticket is None:
                 self.set_status(410)
                 self.render("auth/qr_result.html", outcome="expired")
@@ -141,11 +127,9 @@ class QrScanHandler(QrBaseHandler):
         if await self._ticket_or_gone(token) is None:
             return
         if action == "confirm":
-            changed = await self.ticket_call(
-                "set_status", token, "confirmed", user_id=self.current_user.id
-            )
+            changed = await self.tickets.set_status(token, "confirmed", user_id=self.user.id)
         else:
-            changed = await self.ticket_call("set_status", token, "cancelled")
+            changed = await self.tickets.set_status(token, "cancelled")
         if changed is None:
             self.set_status(410)
             self.render("auth/qr_result.html", outcome="expired")

@@ -7,12 +7,9 @@ from typing import Any
 
 from controller.base import LANGUAGE_COOKIE, PageError
 from controller.reader_base import ReaderHandler
-from service import articles, feeds, search, stats
+from service import articles, feeds, search
 
 log = logging.getLogger("blog.reader")
-
-COUNTER_FLUSH_SECONDS = 60
-SEARCH_INDEX_SECONDS = 60
 
 
 class ListingHandler(ReaderHandler):
@@ -148,7 +145,15 @@ class LanguageHandler(ReaderHandler):
         self.redirect(self.safe_next(self.get_argument("next", None)))
 
 
-class FeedHandler(ReaderHandler):
+class DocumentHandler(ReaderHandler):
+    """An XML or text document kept in the page cache like a page."""
+
+    async def send_document(self, body: str, content_type: str) -> None:
+        self.store_page(self.page_cacheable(), body, content_type, (), None)
+        await self.finish_page(body, content_type)
+
+
+class FeedHandler(DocumentHandler):
     """Atom or RSS with the full content of the newest listed articles."""
 
     async def get(self, kind: str) -> None:
@@ -165,61 +170,12 @@ class FeedHandler(ReaderHandler):
             body, content_type = feeds.rss_feed(site, entries), "application/rss+xml"
         await self.send_document(body.decode("utf-8"), content_type + "; charset=UTF-8")
 
-    async def send_document(self, body: str, content_type: str) -> None:
-        self.store_page(self.page_cacheable(), body, content_type, (), None)
-        await self.finish_page(body, content_type)
 
-
-class SitemapHandler(FeedHandler):
+class SitemapHandler(DocumentHandler):
     async def get(self) -> None:
         entries = await self.run(feeds.sitemap_entries)
         body = feeds.sitemap_xml(self.base_url(), entries).decode("utf-8")
         await self.send_document(body, "application/xml; charset=UTF-8")
-
-
-class RobotsHandler(FeedHandler):
-    async def get(self, *_path: str) -> None:
-        await self.send_document(feeds.robots_txt(self.base_url()), "text/plain; charset=UTF-8")
-
-
-# A backlog (batches left by failed writes or a dead leader) is worked off a few at a time.
-MAX_BATCHES_PER_FLUSH = 10
-
-
-async def flush_counters(app: Any) -> None:
-    """Write what the counters hold, batch by batch; only a written batch is forgotten."""
-    flushed = False
-    for _ in range(MAX_BATCHES_PER_FLUSH):
-        pending = await app.counters.drain()
-        if pending.is_empty():
-            break
-        # False: the database had it already (a dead leader's batch); forget it all the same.
-        await app.run_service(stats.flush_counters, pending)
-        await app.counters.commit(pending)
-        flushed = True
-    if flushed:
-        await app.invalidate("stats")
-
-
-async def refresh_search_index(app: Any) -> None:
-    done = await app.run_service(search.refresh_index)
-    if done:
-        log.info("search index: %d article(s) indexed", done)
-
-
-def _serve_robots_txt(app: Any) -> None:
-    """Tornado maps /robots.txt to the static directory when static_path is set; ours names
-    the sitemap with the visitor's host, so the dynamic handler takes that route over."""
-    for rule in app.wildcard_router.rules:
-        if getattr(rule.matcher, "regex", None) and "robots" in rule.matcher.regex.pattern:
-            rule.target = RobotsHandler
-            rule.target_kwargs = {}
-
-
-def setup(app: Any) -> None:
-    _serve_robots_txt(app)
-    app.jobs.add("flush-counters", COUNTER_FLUSH_SECONDS, lambda: flush_counters(app))
-    app.jobs.add("search-index", SEARCH_INDEX_SECONDS, lambda: refresh_search_index(app))
 
 
 routes = [
@@ -233,5 +189,4 @@ routes = [
     (r"/lang/([A-Za-z_]{2,10})", LanguageHandler),
     (r"/feed\.(atom|rss)", FeedHandler),
     (r"/sitemap\.xml", SitemapHandler),
-    (r"/robots\.txt", RobotsHandler),
 ]

@@ -66,8 +66,11 @@ class ReaderHandler(BaseHandler):
                 self.finish(self.personalise(cached.body))
                 return
 
-    async def head(self, *args: Any, **kwargs: Any) -> None:
-        await self.get(*args, **kwargs)  # type: ignore[attr-defined]
+    async def head(self, *args: str) -> None:
+        # Every reader page is a GET; HEAD answers the same headers (Tornado drops the body).
+        answer = self.get(*args)
+        if answer is not None:
+            await answer
 
     # --- the full-page cache ----------------------------------------------------------
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlencode
 
 import tornado.web
 
+from model.pager import Pager as PagerModel
 from service.articles import ArticleSummary
+from service.comments import CommentView
+from service.widgets import SidebarWidget
+
+if TYPE_CHECKING:
+    from controller.base import BaseHandler
 
 LANGUAGE_NAMES = {"en_US": "English", "zh_CN": "简体中文"}
 
@@ -15,16 +21,15 @@ LANGUAGE_NAMES = {"en_US": "English", "zh_CN": "简体中文"}
 class SiteNav(tornado.web.UIModule):
     """Menus with their categories, then the categories under no menu (when loaded)."""
 
-    def render(self) -> str:
+    def render(self) -> bytes:
         navigation = getattr(self.handler, "navigation", None)
         return self.render_string("modules/nav.html", navigation=navigation)
 
 
 class LanguageSwitch(tornado.web.UIModule):
-    def render(self) -> str:
-        languages = [
-            (code, LANGUAGE_NAMES.get(code, code)) for code in self.handler.application.languages
-        ]
+    def render(self) -> bytes:
+        supported = cast("BaseHandler", self.handler).application.languages
+        languages = [(code, LANGUAGE_NAMES.get(code, code)) for code in supported]
         here = self.request.uri or "/"
         return self.render_string(
             "modules/language_switch.html",
@@ -35,7 +40,9 @@ class LanguageSwitch(tornado.web.UIModule):
 
 
 class ArticleCard(tornado.web.UIModule):
-    def render(self, article: ArticleSummary, title_html: str = "", snippet_html: str = "") -> str:
+    def render(
+        self, article: ArticleSummary, title_html: str = "", snippet_html: str = ""
+    ) -> bytes:
         return self.render_string(
             "modules/article_card.html",
             article=article,
@@ -47,7 +54,9 @@ class ArticleCard(tornado.web.UIModule):
 class Pager(tornado.web.UIModule):
     """Numbered pages with previous/next; ``query`` keeps other arguments (the search)."""
 
-    def render(self, pager: Any, base_path: str, query: dict[str, str] | None = None) -> str:
+    def render(
+        self, pager: PagerModel, base_path: str, query: dict[str, str] | None = None
+    ) -> bytes:
         def page_url(number: int) -> str:
             arguments = dict(query or {})
             if number > 1:
@@ -58,14 +67,14 @@ class Pager(tornado.web.UIModule):
 
 
 class CommentItem(tornado.web.UIModule):
-    def render(self, comment: Any, comments_open: bool) -> str:
+    def render(self, comment: CommentView, comments_open: bool) -> bytes:
         return self.render_string(
             "modules/comment.html", comment=comment, comments_open=comments_open
         )
 
 
 class Sidebar(tornado.web.UIModule):
-    def render(self, widgets: list[Any]) -> str:
+    def render(self, widgets: list[SidebarWidget]) -> bytes:
         return self.render_string("modules/sidebar.html", widgets=widgets)
 
 

@@ -14,3 +14,11 @@ class Unavailable(Exception):
     """A backing store cannot be reached; the request is answered with a 503."""
 
     retry_after = 5
+    # What the 503 page says (English; translated where the page is rendered).
+    user_message = "This part of the blog is unavailable for a moment. Please retry soon."
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database refused or lost the connection (a restart, a failover)."""
+
+    user_message = "The blog is unavailable for a moment. Please retry soon."

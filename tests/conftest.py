@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from commands import upgrade_database
 from config import ROOT
 from extends.clock import SYSTEM_CLOCK, Clock
 from extends.database import make_engine, make_sessionmaker
-from main import upgrade_database
 from service import users
 from tests.support.live import BlogClient, LiveApp, make_settings
 from tests.support.servers import MariaDBServer, RedisServer

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from controller.admin.base import FINGERPRINT_KEY, AdminHandler, FormError
+from controller.admin.base import AdminHandler, FormError
+from controller.base import FINGERPRINT_KEY
 from service import account
 from service.account import ProfileForm
 
@@ -14,7 +15,7 @@ class AccountHandler(AdminHandler):
     async def show(
         self, error: FormError | None = None, profile: ProfileForm | None = None
     ) -> None:
-        user = await self.run(account.get_account, self.current_user.id)
+        user = await self.run(account.get_account, self.user.id)
         if error is not None:
             self.set_status(error.status_code)
         self.render(
@@ -31,7 +32,7 @@ class AccountHandler(AdminHandler):
             email=self.get_argument("email", ""),
         )
         try:
-            user = await self.run_form(account.update_profile, self.current_user.id, profile)
+            user = await self.run_form(account.update_profile, self.user.id, profile)
         except FormError as error:
             await self.show(error, profile)
             return
@@ -49,7 +50,7 @@ class PasswordHandler(AccountHandler):
         try:
             fingerprint = await self.run_form(
                 account.change_password,
-                self.current_user.id,
+                self.user.id,
                 self.get_argument("current_password", ""),
                 self.get_argument("new_password", ""),
                 self.get_argument("confirm_password", ""),
@@ -58,7 +59,7 @@ class PasswordHandler(AccountHandler):
             await self.show(error)
             return
         # This session stays signed in; every other session of this user is signed out on
-        # its next admin request (its fingerprint no longer matches).
+        # its next request, reader pages included (its fingerprint no longer matches).
         self.session.rotate()
         self.session[FINGERPRINT_KEY] = fingerprint
         await self.done(self._("Your password is changed."), "/admin/account")

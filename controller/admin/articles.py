@@ -59,9 +59,7 @@ class EditorHandler(AdminHandler):
         form.status = form.status or "draft"
         current_id = int(article_id) if article_id else None
         try:
-            article = await self.run_form(
-                editor.save_article, current_id, form, self.current_user.id
-            )
+            article = await self.run_form(editor.save_article, current_id, form, self.user.id)
         except FormError as error:
             existing = await self.run(editor.load_article, current_id) if current_id else None
             await self.show(existing, form, error)

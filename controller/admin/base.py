@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlencode
 
-from controller.base import FINGERPRINT_KEY, BaseHandler, PageError
-from service.errors import ServiceError, TooManyAttempts
+from sqlalchemy.orm import Session
+
+from controller.base import BaseHandler, PageError
+from service.errors import ServiceError
 from service.forms import parse_id
 
 T = TypeVar("T")
-
-__all__ = ["FINGERPRINT_KEY", "AdminHandler", "FormError", "pager_base"]
+P = ParamSpec("P")
 
 
 def pager_base(path: str, **query: Any) -> str:
@@ -31,45 +32,22 @@ class FormError(Exception):
 
 
 class AdminHandler(BaseHandler):
-    """Base of every /admin page.
+    """Base of every /admin page: only for a signed-in user (BaseHandler.require_user).
 
-    GET by an anonymous visitor → the sign-in page with ``next``; any other method → 403
-    before anything changes (Tornado already refused a POST without a valid XSRF token).
-    (A session opened before the user's password changed was signed out by BaseHandler.)
+    A session opened before the user's password changed was already signed out by
+    BaseHandler.prepare.
     """
 
     async def prepare(self) -> None:
         await super().prepare()
-        if self._finished:
+        if self._finished or not await self.require_user():
             return
-        self.require_session_store()
-        if not self.current_user:
-            if self.request.method in ("GET", "HEAD"):
-                await self.redirect_to("/auth/login?" + urlencode({"next": self.request.uri}))
-                return
-            raise PageError(403, self._("Please sign in first."))
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Frame-Options", "DENY")
 
-    # --- services with translated messages ---------------------------------------------
-
-    def service_message(self, exc: ServiceError) -> str:
-        """A service's message in the visitor's language, with its details filled in."""
-        text = self._(exc.message)
-        try:
-            return text.format(**exc.details) if exc.details else text
-        except (KeyError, IndexError, ValueError):
-            return text
-
-    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        try:
-            return await self.application.run_service(fn, *args, **kwargs)
-        except TooManyAttempts as exc:
-            raise PageError(429, self.service_message(exc), retry_after=exc.retry_after) from exc
-        except ServiceError as exc:
-            raise PageError(exc.status_code, self.service_message(exc)) from exc
-
-    async def run_form(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def run_form(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         """Like ``run``, but refused input raises FormError so the form is shown again."""
         try:
             return await self.application.run_service(fn, *args, **kwargs)

@@ -66,7 +66,7 @@ class ReplyHandler(AdminHandler):
         content = self.get_argument("content", "")
         try:
             article_id = await self.run_form(
-                moderation.reply_as_author, int(comment_id), self.current_user.id, content
+                moderation.reply_as_author, int(comment_id), self.user.id, content
             )
         except FormError as error:
             self.flash(error.message, "error")

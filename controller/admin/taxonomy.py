@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from controller.admin.base import AdminHandler, FormError
 from controller.base import PageError
+from model import Category, Source
 from service import taxonomy
 
 NAV_SCOPES = ("nav", "articles", "pages")
@@ -36,7 +38,7 @@ class TaxonomyPageHandler(AdminHandler):
             typed=typed,
         )
 
-    async def create(self, fn: Any, names: list[str], message: str) -> None:
+    async def create(self, fn: Callable[..., object], names: list[str], message: str) -> None:
         """Create from the named form fields (passed in this order); refused input is kept."""
         typed = {name: self.get_argument(name, "") for name in names}
         try:
@@ -142,6 +144,7 @@ class DeleteWithMoveHandler(AdminHandler):
 
     async def get(self, kind: str, item_id: str) -> None:
         page = await self.run(taxonomy.overview)
+        rows: list[tuple[Category | Source, int]]
         if kind == "categories":
             rows = [(row.category, row.article_count) for row in page.categories]
         else:

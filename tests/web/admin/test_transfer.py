@@ -7,7 +7,7 @@ import json
 import os
 import zipfile
 
-from main import upgrade_database
+from commands import upgrade_database
 from service import users
 from service.demo import load_demo_site
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, AuthActions

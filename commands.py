@@ -1,0 +1,82 @@
+"""The commands beside `serve`: upgradedb, createadmin, demo (see `python main.py --help`)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy.orm import Session
+
+from config import ROOT, Settings
+from extends.database import make_engine, make_sessionmaker
+from service import demo as demo_site
+from service import users
+from service.errors import Invalid
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+def upgrade_database(config: Settings) -> None:
+    """Apply every alembic migration to the configured database."""
+    from alembic import command
+    from alembic.config import Config
+
+    alembic_config = Config(str(ROOT / "alembic.ini"))
+    alembic_config.set_main_option("script_location", str(ROOT / "migrations"))
+    alembic_config.attributes["database_url"] = config.database_url
+    command.upgrade(alembic_config, "head")
+
+
+def _run_with_session(
+    config: Settings, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    engine = make_engine(config.database_url, pool_size=1)
+    try:
+        with make_sessionmaker(engine)() as session:
+            return fn(session, *args, **kwargs)
+    finally:
+        engine.dispose()
+
+
+def _read_new_password(given: str | None) -> str:
+    if given:
+        return given
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Password again: "):
+        raise SystemExit("The two passwords differ.")
+    return first
+
+
+def upgradedb(config: Settings) -> int:
+    upgrade_database(config)
+    print("Database is up to date.")
+    return 0
+
+
+def createadmin(config: Settings, args: argparse.Namespace) -> int:
+    """Create the administrator, or reset its password (read from stdin when not given)."""
+
+    password = _read_new_password(args.password)
+    try:
+        user = _run_with_session(
+            config, users.create_admin, args.username, password, args.display_name, args.email
+        )
+    except Invalid as exc:
+        print(f"createadmin: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"Administrator {user.username!r} is ready; sign in at /auth/login.")
+    return 0
+
+
+def demo(config: Settings) -> int:
+    """Migrate, then load the sample site (idempotent)."""
+    upgrade_database(config)
+    created = _run_with_session(config, demo_site.load_demo_site)
+    print(f"Demo site ready ({created} new item(s)).")
+    return 0

@@ -1,0 +1,22 @@
+"""Files served as they are: /static/*, /favicon.ico — and /robots.txt, which is generated.
+
+Tornado routes those three paths to its static handler before any other rule; this
+handler is that static handler (``static_handler_class``), so robots.txt can name the
+sitemap at the address the visitor used without touching Tornado's routing.
+"""
+
+from __future__ import annotations
+
+import tornado.web
+
+from service import feeds
+
+
+class StaticFiles(tornado.web.StaticFileHandler):
+    async def get(self, path: str, include_body: bool = True) -> None:
+        if path == "robots.txt":
+            self.set_header("Content-Type", "text/plain; charset=UTF-8")
+            body = feeds.robots_txt(f"{self.request.protocol}://{self.request.host}")
+            self.finish(body if include_body else None)
+            return
+        await super().get(path, include_body)

@@ -23,7 +23,11 @@ class TaxonomyPageHandler(AdminHandler):
     kind = ""
     template = ""
 
-    async def get(self) -> None:
+    async def get(self, *item_id: str) -> None:
+        if item_id:
+            # An item's own URL only takes its form's POST; a visit shows the list it is in.
+            self.redirect(f"/admin/{self.kind}")
+            return
         await self.show()
 
     async def show(self, error: FormError | None = None, **typed: Any) -> None:

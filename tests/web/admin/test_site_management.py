@@ -173,3 +173,13 @@ def test_widgets_create_edit_reorder_disable(live, signed_in):
         "/admin/widgets", {"kind": "html", "title": "", "content": "<i>kept</i>"}
     )
     assert refused.status_code == 400 and "&lt;i&gt;kept&lt;/i&gt;" in refused.text
+
+
+def test_opening_an_items_own_url_shows_its_list_not_an_error(live, signed_in):
+    """/admin/categories/<id> (and menus, sources) take their form's POST; a visit is no 500."""
+    signed_in.post_form("/admin/categories", {"name": "Boats", "intro": "", "menu_id": ""})
+    item = category_id(live, "Boats")
+    for kind in ("categories", "menus", "sources"):
+        response = signed_in.get(f"/admin/{kind}/{item}", allow_redirects=False)
+        assert response.status_code == 302
+        assert response.headers["Location"] == f"/admin/{kind}"

@@ -8,15 +8,28 @@ N ?= 3
 APT_PACKAGES := redis-server mariadb-server nginx chromium
 SYSTEM_TOOLS := redis-server mariadbd mariadb-install-db nginx chromium
 
-.PHONY: run install lint format test test-fast system-deps cluster cluster-status cluster-reload cluster-down bench clean
+.PHONY: run install lock lint format test test-fast system-deps cluster cluster-status cluster-reload cluster-down bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+# Every dependency, runtime and dev, pinned with hashes; generated from pyproject.toml by `make lock`.
+LOCK := requirements.lock
+
+$(STAMP): $(LOCK)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
 	touch $(STAMP)
 
-install: $(STAMP)  ## the virtualenv with every pinned dependency
+install: $(STAMP)  ## the virtualenv with every locked dependency (requirements.lock, hashes checked)
+
+# After editing the dependencies in pyproject.toml: re-resolve them into $(LOCK) and install it.
+# Pins already in the lock are kept unless asked: make lock LOCK_ARGS="--upgrade-package NAME",
+# or LOCK_ARGS=--upgrade for everything. uv comes from the venv (the version pinned in
+# pyproject.toml is installed first when missing, so a broken lock can still be regenerated).
+lock:  ## re-resolve pyproject.toml into requirements.lock, then install it
+	@test -x $(VENV)/bin/uv || { { test -x $(PY) || $(PYTHON) -m venv $(VENV); } && \
+	  $(PY) -m pip install --quiet "$$(grep -oE 'uv==[0-9][0-9a-z.]*' pyproject.toml)"; }
+	$(VENV)/bin/uv pip compile pyproject.toml --group dev --python-version 3.11 --universal \
+	  --generate-hashes --custom-compile-command "make lock" --quiet $(LOCK_ARGS) -o $(LOCK)
+	@$(MAKE) --no-print-directory install
 
 run: $(STAMP)  ## the blog on embedded defaults with sample content at http://127.0.0.1:8888
 	$(PY) main.py demo
@@ -36,9 +49,10 @@ system-deps:
 	  fi; \
 	fi
 
-lint: $(STAMP)  ## ruff format --check and ruff check
+lint: $(STAMP)  ## ruff format --check, ruff check, mypy (what it checks: [tool.mypy] in pyproject.toml)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -10,6 +10,7 @@ import dataclasses
 import os
 import secrets
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,3 +155,40 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         config_file=getattr(args, "config", None),
         overrides={name: getattr(args, name, None) for name in ("port", "host", "debug")},
     )
+
+
+# --- the cluster launcher (python -m deploy.cluster) -------------------------------------
+# The launcher has its own few knobs; the instances it starts read theirs through Settings.
+
+_TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class LauncherSettings:
+    """What ``python -m deploy.cluster`` reads: its ports, its state dir, the servers to use."""
+
+    redis_url: str = ""  # BLOG_REDIS_URL; empty: the launcher starts a local redis-server
+    database_url: str = ""  # BLOG_DATABASE_URL; empty: the launcher starts a local MariaDB
+    base_port: int = 8001  # BLOG_BASE_PORT: the first instance's port, the others follow
+    http_port: int = 8080  # BLOG_HTTP_PORT: where nginx listens
+    microcache: bool = False  # BLOG_NGINX_MICROCACHE: nginx caches anonymous pages briefly
+    state_dir: Path = ROOT / "var" / "cluster"  # BLOG_CLUSTER_DIR
+
+
+def load_launcher_settings(environ: Mapping[str, str] | None = None) -> LauncherSettings:
+    """The launcher's settings from the BLOG_* environment (an unset or empty one: default)."""
+    env = os.environ if environ is None else environ
+    defaults = LauncherSettings()
+    return LauncherSettings(
+        redis_url=env.get("BLOG_REDIS_URL", ""),
+        database_url=env.get("BLOG_DATABASE_URL", ""),
+        base_port=int(env.get("BLOG_BASE_PORT") or defaults.base_port),
+        http_port=int(env.get("BLOG_HTTP_PORT") or defaults.http_port),
+        microcache=env.get("BLOG_NGINX_MICROCACHE", "").lower() in _TRUE_WORDS,
+        state_dir=Path(env.get("BLOG_CLUSTER_DIR") or defaults.state_dir),
+    )
+
+
+def child_environment() -> dict[str, str]:
+    """A copy of this process's environment, for a child process to start from."""
+    return dict(os.environ)

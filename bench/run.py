@@ -13,14 +13,14 @@ The load comes from ``wrk`` when it is installed (``make bench`` installs it as 
 a Python client on the same two cores would be the bottleneck and flatten the ratios.
 Python threads remain as the fallback (``--client python``).
 
-Targets: ``--url`` (default: the cluster in var/cluster/, else http://127.0.0.1:8888).
+Targets: ``--url`` (default: the cluster in var/cluster/ or BLOG_CLUSTER_DIR, else
+http://127.0.0.1:8888).
 Only loopback addresses are accepted: this is a load generator.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shutil
 import subprocess
@@ -33,9 +33,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from config import ROOT
+from config import ROOT, load_launcher_settings
+from deploy.state import StateStore
 
-STATE_FILE = ROOT / "var" / "cluster" / "state.json"
 WRK = shutil.which("wrk")
 
 
@@ -64,8 +64,10 @@ class Result:
 
 
 def default_url() -> str:
-    if STATE_FILE.exists():
-        return f"http://127.0.0.1:{json.loads(STATE_FILE.read_text())['http_port']}"
+    """The local cluster's nginx (the launcher's state dir), else a single instance."""
+    cluster = StateStore(load_launcher_settings().state_dir).load()
+    if cluster is not None:
+        return f"http://127.0.0.1:{cluster.http_port}"
     return "http://127.0.0.1:8888"
 
 

@@ -1,0 +1,1 @@
+"""Deploying Inkwell: the cluster launcher (``python -m deploy.cluster``), nginx, systemd."""

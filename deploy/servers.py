@@ -1,13 +1,36 @@
-"""Command lines for the local Redis and MariaDB that the launcher and the test suite start.
+"""The local Redis and MariaDB that the launcher and the test suite start, and their databases.
 
 One place for the flags, so a server the tests run is configured like the one a
-deployer gets from ``make cluster``.
+deployer gets from ``make cluster``. With ``BLOG_REDIS_URL`` / ``BLOG_DATABASE_URL``
+unset, or naming a server on this host that is not running, the launcher starts its
+own under its state dir (``BackingServices``).
 """
 
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from deploy.errors import ClusterError
+from deploy.processes import find_binary, port_open, process_alive, spawn, wait_for_port
+from deploy.state import Service
+
+if TYPE_CHECKING:
+    from pymysql.connections import Connection
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", ""}
+LOCAL_REDIS_PORT = 6391
+LOCAL_MARIADB_PORT = 3391
+LOCAL_DATABASE = "inkwell"
+
+
+# --- command lines ------------------------------------------------------------------------
 
 
 def _as_root() -> list[str]:
@@ -25,6 +48,11 @@ def redis_command(binary: str, port: int, directory: Path, snapshot: bool) -> li
         "--save", "300 1" if snapshot else "",
         "--appendonly", "no",
     ]  # fmt: skip
+
+
+def redis_marker(port: int) -> str:
+    """What a running redis-server on ``port`` shows in its process title."""
+    return f"redis-server 127.0.0.1:{port}"
 
 
 def mariadb_install_command(binary: str, data: Path) -> list[str]:
@@ -59,3 +87,140 @@ def mariadb_command(
         "--max-connections=500",
         *extra,
     ]
+
+
+def mariadb_marker(port: int) -> str:
+    """What a running mariadbd on ``port`` has in its command line."""
+    return f"--port={port}"
+
+
+# --- starting them ------------------------------------------------------------------------
+
+
+def start_redis(directory: Path, port: int, snapshot: bool) -> subprocess.Popen[bytes]:
+    """redis-server with its files and ``redis.log`` in ``directory``, once it listens."""
+    directory.mkdir(parents=True, exist_ok=True)
+    command = redis_command(find_binary("redis-server"), port, directory, snapshot)
+    process = spawn(command, directory / "redis.log")
+    wait_for_port(port, process.pid)
+    return process
+
+
+def start_mariadb(
+    directory: Path, port: int, extra: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """mariadbd over ``directory/data`` (installed on first use), once it listens."""
+    data = directory / "data"
+    if not (data / "mysql").exists():
+        data.mkdir(parents=True, exist_ok=True)
+        with open(directory / "mariadb.log", "ab") as log:
+            subprocess.run(  # noqa: S603 (a fixed command, no shell)
+                mariadb_install_command(find_binary("mariadb-install-db"), data),
+                check=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+    command = mariadb_command(find_binary("mariadbd"), data, port, directory, extra)
+    process = spawn(command, directory / "mariadb.log")
+    wait_for_port(port, process.pid, timeout=120)
+    return process
+
+
+def connect_mysql(
+    host: str, port: int, user: str, password: str, timeout: float = 60.0
+) -> Connection:
+    """A connection, retried while a server that just started is not ready yet."""
+    import pymysql
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return pymysql.connect(host=host, port=port, user=user, password=password)
+        except pymysql.err.OperationalError as exc:
+            if time.monotonic() > deadline:
+                raise ClusterError(f"cannot reach the database server: {exc}") from exc
+            time.sleep(0.2)
+
+
+def ensure_mysql_database(url: str, as_root_on_local_server: bool) -> None:
+    """Create the database (and its user, on a server we run) when missing."""
+    import pymysql
+
+    parts = urlsplit(url)
+    database = parts.path.lstrip("/") or LOCAL_DATABASE
+    if not re.fullmatch(r"[A-Za-z0-9_]+", database):
+        raise ClusterError(f"unexpected database name {database!r}")
+    user = parts.username or "root"
+    password = parts.password or ""
+    login_user, login_password = ("root", "") if as_root_on_local_server else (user, password)
+    connection = connect_mysql(
+        parts.hostname or "127.0.0.1", parts.port or 3306, login_user, login_password
+    )
+    try:
+        with connection.cursor() as cursor:
+            try:
+                cursor.execute(
+                    f"CREATE DATABASE IF NOT EXISTS `{database}` "
+                    "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+                )
+            except pymysql.err.MySQLError:
+                if as_root_on_local_server:
+                    raise
+                # A managed server: the database exists and the user may not create one.
+            if as_root_on_local_server and user != "root":
+                for host in ("127.0.0.1", "localhost"):
+                    cursor.execute(
+                        "CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (user, host, password)
+                    )
+                    cursor.execute(f"GRANT ALL ON `{database}`.* TO %s@%s", (user, host))
+        connection.commit()
+    finally:
+        connection.close()
+
+
+# --- the cluster's servers ----------------------------------------------------------------
+
+
+def _is_local(host: str | None) -> bool:
+    return (host or "") in LOCAL_HOSTS
+
+
+class BackingServices:
+    """The Redis and database a cluster uses: the configured ones, or local ones started here."""
+
+    def __init__(self, state_dir: Path, log: Callable[[str], None]) -> None:
+        self.state_dir = state_dir
+        self.log = log
+
+    def redis(self, url: str, previous: Service | None) -> tuple[str, Service | None]:
+        """The Redis URL to use, starting a local redis-server when needed."""
+        if previous and process_alive(previous.pid, previous.marker):
+            return url or f"redis://127.0.0.1:{previous.port}/0", previous
+        url = url or f"redis://127.0.0.1:{LOCAL_REDIS_PORT}/0"
+        first = urlsplit(url.split(",")[0].strip())
+        port = first.port or 6379
+        if port_open(port, first.hostname or "127.0.0.1"):
+            return url, None
+        if not _is_local(first.hostname) or "," in url:
+            raise ClusterError(f"Redis at {url} does not answer")
+        self.log(f"starting redis-server on 127.0.0.1:{port} (data in {self.state_dir}/redis)")
+        process = start_redis(self.state_dir / "redis", port, snapshot=True)
+        return url, Service(process.pid, port, redis_marker(port))
+
+    def database(self, url: str, previous: Service | None) -> tuple[str, Service | None]:
+        """The database URL to use, starting a local MariaDB when needed; creates the database."""
+        default = f"mysql+pymysql://root@127.0.0.1:{LOCAL_MARIADB_PORT}/{LOCAL_DATABASE}"
+        url = url or default + "?charset=utf8mb4"
+        if not url.startswith("mysql"):
+            return url, None
+        parts = urlsplit(url)
+        port = parts.port or 3306
+        service = previous if previous and process_alive(previous.pid, previous.marker) else None
+        if service is None and not port_open(port, parts.hostname or "127.0.0.1"):
+            if not _is_local(parts.hostname):
+                raise ClusterError(f"the database server at {parts.hostname}:{port} is down")
+            self.log(f"starting mariadbd on 127.0.0.1:{port} (data in {self.state_dir}/mariadb)")
+            process = start_mariadb(self.state_dir / "mariadb", port)
+            service = Service(process.pid, port, mariadb_marker(port))
+        ensure_mysql_database(url, as_root_on_local_server=service is not None)
+        return url, service

@@ -23,7 +23,9 @@ import pytest
 import requests
 
 from config import ROOT
-from deploy.cluster import Cluster, ClusterState, health, process_alive
+from deploy.cluster import Cluster
+from deploy.processes import health, process_alive
+from deploy.state import ClusterState
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
 from tests.support.live import BlogClient
 from tests.support.servers import MariaDBServer, RedisServer

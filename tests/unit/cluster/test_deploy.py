@@ -3,13 +3,9 @@ what the launcher renders."""
 
 import subprocess
 
-from deploy.cluster import (
-    SITE_EXAMPLE,
-    Cluster,
-    ClusterState,
-    client_max_body_size,
-    render_site_example,
-)
+from deploy.cluster import Cluster
+from deploy.nginx_config import SITE_EXAMPLE, client_max_body_size, render_site_example
+from deploy.state import ClusterState
 from tests.support.servers import require_binary
 
 
@@ -38,6 +34,6 @@ def test_nginx_accepts_the_rendered_cluster_configuration(tmp_path):
         assert ("proxy_cache inkwell_micro;" in text) is microcache
         require_binary("nginx")
         check = subprocess.run(
-            cluster.nginx_command(conf, "-t", "-q"), capture_output=True, text=True, check=False
+            cluster.nginx.command(conf, "-t", "-q"), capture_output=True, text=True, check=False
         )
         assert check.returncode == 0, check.stderr

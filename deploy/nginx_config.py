@@ -1,0 +1,169 @@
+"""The nginx in front of the instances: its files rendered from ``deploy/nginx/``, and its process.
+
+Templates use ``{{ name }}`` placeholders; nginx's own ``$variables`` pass through untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from config import ROOT, Settings
+from deploy.errors import ClusterError
+from deploy.processes import find_binary, port_open, spawn, wait_for_port
+from deploy.state import ClusterState, Service
+
+DEPLOY_DIR = Path(__file__).resolve().parent
+NGINX_TEMPLATE = DEPLOY_DIR / "nginx" / "nginx.conf.in"
+SITE_TEMPLATE = DEPLOY_DIR / "nginx" / "site.conf.in"
+SITE_EXAMPLE = DEPLOY_DIR / "nginx" / "inkwell.conf"
+
+# nginx rests a failed instance this long (fail_timeout); a rolling restart waits it out.
+FAIL_TIMEOUT_SECONDS = 2
+MAX_FAILS = 2
+
+_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def render(template: Path, values: dict[str, Any]) -> str:
+    """Fill ``{{ name }}`` placeholders (nginx's own ``$variables`` stay untouched)."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise ClusterError(f"{template.name}: no value for {{{{{name}}}}}")
+        return str(values[name])
+
+    return _PLACEHOLDER.sub(value, template.read_text())
+
+
+def client_max_body_size(upload_max_bytes: int) -> str:
+    """The upload limit plus room for the rest of the form, as the instances accept it."""
+    return f"{(upload_max_bytes + 1024 * 1024 + 1024 * 1024 - 1) // (1024 * 1024)}m"
+
+
+def render_site(
+    ports: list[int],
+    *,
+    listen: str,
+    server_name: str,
+    static_dir: Path,
+    media_dir: Path,
+    cache_dir: Path,
+    upload_max_bytes: int,
+    microcache: bool,
+    upstream_host: str = "127.0.0.1",
+) -> str:
+    """The site file: an upstream of ``ports``, static files and media served by nginx."""
+    servers = "\n".join(
+        f"    server {upstream_host}:{port} max_fails={MAX_FAILS} "
+        f"fail_timeout={FAIL_TIMEOUT_SECONDS}s;"
+        for port in ports
+    )
+    return render(
+        SITE_TEMPLATE,
+        {
+            "instance_count": len(ports),
+            "upstream_servers": servers,
+            "listen": listen,
+            "server_name": server_name,
+            "static_dir": static_dir,
+            "media_dir": media_dir,
+            "cache_dir": cache_dir,
+            "client_max_body_size": client_max_body_size(upload_max_bytes),
+            "next_upstream_tries": len(ports),
+            "microcache": "inkwell_micro" if microcache else "off",
+        },
+    )
+
+
+def render_site_example() -> str:
+    """The site file for a real host (deploy/nginx/inkwell.conf is this, committed)."""
+    return render_site(
+        [8001, 8002, 8003, 8004],
+        listen="80",
+        server_name="_",
+        static_dir=Path("/srv/inkwell/app/static"),
+        media_dir=Path("/srv/inkwell/media"),
+        cache_dir=Path("/var/cache/nginx/inkwell"),
+        upload_max_bytes=Settings().upload_max_bytes,
+        microcache=False,
+    )
+
+
+def mime_types_path() -> str:
+    for candidate in ("/etc/nginx/mime.types", "/usr/local/nginx/conf/mime.types"):
+        if Path(candidate).exists():
+            return candidate
+    raise ClusterError("nginx's mime.types was not found (is nginx installed?)")
+
+
+class Nginx:
+    """The cluster's nginx: configuration, temp and cache dirs and logs under ``prefix``."""
+
+    def __init__(self, prefix: Path) -> None:
+        self.prefix = prefix
+
+    def write_config(self, state: ClusterState, settings: Settings) -> Path:
+        """Render nginx.conf and the site file for ``state``; the path of nginx.conf."""
+        for sub in ("temp", "cache"):
+            (self.prefix / sub).mkdir(parents=True, exist_ok=True)
+        media_dir = Path(settings.media_dir)
+        media_dir.mkdir(parents=True, exist_ok=True)
+        site = self.prefix / "inkwell.conf"
+        site.write_text(
+            render_site(
+                state.ports,
+                listen=f"127.0.0.1:{state.http_port}",
+                server_name="localhost",
+                static_dir=ROOT / "static",
+                media_dir=media_dir,
+                cache_dir=self.prefix / "cache",
+                upload_max_bytes=settings.upload_max_bytes,
+                microcache=state.microcache,
+            )
+        )
+        conf = self.prefix / "nginx.conf"
+        conf.write_text(
+            render(
+                NGINX_TEMPLATE,
+                {
+                    "prefix": self.prefix,
+                    "user_directive": "user root;\n" if os.geteuid() == 0 else "",
+                    "mime_types": mime_types_path(),
+                    "site_conf": site,
+                },
+            )
+        )
+        return conf
+
+    def command(self, conf: Path, *extra: str) -> list[str]:
+        """The nginx command line for ``conf`` (``-t -q`` as ``extra`` checks it)."""
+        prefix = conf.parent
+        return [
+            find_binary("nginx"),
+            "-p",
+            f"{prefix}/",
+            "-c",
+            str(conf),
+            "-e",
+            str(prefix / "error.log"),
+            *extra,
+        ]
+
+    def start(self, state: ClusterState, settings: Settings) -> Service:
+        """Write the configuration, have nginx check it, start nginx; once it listens."""
+        conf = self.write_config(state, settings)
+        check = subprocess.run(  # noqa: S603 (a fixed command, no shell)
+            self.command(conf, "-t", "-q"), capture_output=True, text=True, check=False
+        )
+        if check.returncode != 0:
+            raise ClusterError(f"nginx rejects {conf}:\n{check.stderr}")
+        if port_open(state.http_port):
+            raise ClusterError(f"port {state.http_port} is taken by another program")
+        process = spawn(self.command(conf), self.prefix / "console.log")
+        wait_for_port(state.http_port, process.pid)
+        return Service(process.pid, state.http_port, str(conf))

@@ -43,14 +43,6 @@ class Settings:
     qr_wait_seconds: float = 25.0
     log_level: str = "INFO"
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    @property
-    def uses_redis(self) -> bool:
-        return bool(self.redis_urls)
-
 
 # BLOG_* variable -> field name (the public interface names a few; the rest follow the pattern)
 _ENV_FIELDS = {f.name: "BLOG_" + f.name.upper() for f in dataclasses.fields(Settings)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from model import User
@@ -51,7 +51,9 @@ def update_profile(session: Session, user_id: int, form: ProfileForm) -> User:
     display_name = form.display_name.strip()
     email = form.email.strip()
     if len(display_name) > MAX_DISPLAY_NAME:
-        raise Invalid("The display name must be at most 100 characters long.")
+        raise Invalid(
+            "The display name must be at most {limit} characters long.", limit=MAX_DISPLAY_NAME
+        )
     if email and ("@" not in email or len(email) > MAX_EMAIL or any(c.isspace() for c in email)):
         raise Invalid("Please enter a valid email address.")
     user.display_name = display_name
@@ -74,7 +76,3 @@ def change_password(
     user.password_changed_at = utcnow()
     session.commit()
     return password_fingerprint(user.password_hash)
-
-
-def count_users(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(User)) or 0

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import ColumnElement, and_, extract, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.interfaces import LoaderOption
 
 from model import Article, Category, Source, Tag, article_tags
 from model.base import utcnow
 from model.pager import Pager
-from service.errors import NotFound
+from service.errors import NotFound, message
 from service.rendering import RENDERER_VERSION, first_paragraph_text, render_markdown
 
-NO_SUCH_PAGE = "There is no such page."
+NO_SUCH_PAGE = message("There is no such page.")
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def summarize(article: Article) -> ArticleSummary:
     )
 
 
-def _with_refs() -> tuple[Any, ...]:
+def _with_refs() -> tuple[LoaderOption, ...]:
     return (
         selectinload(Article.category),
         selectinload(Article.source),
@@ -141,7 +141,9 @@ def _with_refs() -> tuple[Any, ...]:
     )
 
 
-def summaries(session: Session, conditions: tuple[Any, ...], limit: int) -> list[ArticleSummary]:
+def summaries(
+    session: Session, conditions: tuple[ColumnElement[bool], ...], limit: int
+) -> list[ArticleSummary]:
     """The newest ``limit`` articles matching ``conditions``."""
     rows = session.scalars(
         select(Article)
@@ -154,7 +156,7 @@ def summaries(session: Session, conditions: tuple[Any, ...], limit: int) -> list
 
 
 def _page(
-    session: Session, conditions: tuple[Any, ...], page: int, per_page: int
+    session: Session, conditions: tuple[ColumnElement[bool], ...], page: int, per_page: int
 ) -> tuple[list[ArticleSummary], Pager]:
     total = session.scalar(select(func.count()).select_from(Article).where(*conditions)) or 0
     pager = Pager(page=page, per_page=per_page, total=total)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import nh3
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -148,13 +149,13 @@ def clean_form(form: CommentForm) -> CommentForm:
     if not name:
         raise Invalid("Please give a name.")
     if len(name) > MAX_NAME:
-        raise Invalid("The name is too long (at most 64 characters).")
+        raise Invalid("The name is too long (at most {limit} characters).", limit=MAX_NAME)
     if email and (len(email) > MAX_EMAIL or not _EMAIL.match(email)):
         raise Invalid("That e-mail address does not look right.")
     if not content:
         raise Invalid("The comment is empty.")
     if len(content) > MAX_CONTENT:
-        raise Invalid("The comment is too long (at most 5000 characters).")
+        raise Invalid("The comment is too long (at most {limit} characters).", limit=MAX_CONTENT)
     return CommentForm(name, email, content, form.reply_to)
 
 
@@ -206,6 +207,7 @@ def _insert_comment(
         )
         .execution_options(synchronize_session=False)
     )
+    assert isinstance(locked, CursorResult)  # an UPDATE's result: it has a rowcount
     if locked.rowcount == 0:
         session.rollback()
         raise NotFound("There is no such article.")

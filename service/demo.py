@@ -50,66 +50,66 @@ def load_demo_site(session: Session) -> int:
     sources = ensure_sources(session)
 
     menus: dict[str, Menu] = {}
-    for order, item in enumerate(demo_data.MENUS):
-        menu = session.scalar(select(Menu).where(Menu.name == item["name"]))
+    for order, menu_row in enumerate(demo_data.MENUS):
+        menu = session.scalar(select(Menu).where(Menu.name == menu_row["name"]))
         if menu is None:
-            menu = Menu(name=item["name"], sort_order=order)
+            menu = Menu(name=menu_row["name"], sort_order=order)
             session.add(menu)
             created += 1
-        menus[item["name"]] = menu
+        menus[menu_row["name"]] = menu
     session.flush()
 
     categories: dict[str, Category] = {}
-    for order, item in enumerate(demo_data.CATEGORIES):
-        category = session.scalar(select(Category).where(Category.name == item["name"]))
+    for order, category_row in enumerate(demo_data.CATEGORIES):
+        category = session.scalar(select(Category).where(Category.name == category_row["name"]))
         if category is None:
-            menu = menus.get(item["menu"]) if item["menu"] else None
+            menu = menus.get(category_row["menu"]) if category_row["menu"] else None
             category = Category(
-                name=item["name"],
-                intro=item["intro"],
+                name=category_row["name"],
+                intro=category_row["intro"],
                 menu_id=menu.id if menu else None,
                 sort_order=order,
             )
             session.add(category)
             created += 1
-        categories[item["name"]] = category
+        categories[category_row["name"]] = category
     session.flush()
 
     now = utcnow().replace(microsecond=0)
     articles: dict[str, Article] = {}
-    for item in demo_data.ARTICLES:
-        article = session.scalar(select(Article).where(Article.slug == item["slug"]))
+    for article_row in demo_data.ARTICLES:
+        article = session.scalar(select(Article).where(Article.slug == article_row["slug"]))
         if article is None:
-            when = now - dt.timedelta(days=item["days_ago"], hours=3)
-            rendered = render_markdown(item["content"])
+            when = now - dt.timedelta(days=article_row["days_ago"], hours=3)
+            rendered = render_markdown(article_row["content"])
             article = Article(
-                title=item["title"],
-                slug=item["slug"],
-                content=item["content"],
+                title=article_row["title"],
+                slug=article_row["slug"],
+                content=article_row["content"],
                 content_html=rendered.html,
                 toc_html=rendered.toc_html,
                 renderer_version=RENDERER_VERSION,
-                summary=item["summary"],
-                status=item["status"],
-                publish_at=when if item["status"] == "published" else None,
+                summary=article_row["summary"],
+                status=article_row["status"],
+                publish_at=when if article_row["status"] == "published" else None,
                 created_at=when,
                 updated_at=when,
-                category_id=categories[item["category"]].id,
-                source_id=sources[item["source"]].id,
+                category_id=categories[article_row["category"]].id,
+                source_id=sources[article_row["source"]].id,
             )
-            article.tags = [_get_or_create_tag(session, name) for name in item["tags"]]
+            article.tags = [_get_or_create_tag(session, name) for name in article_row["tags"]]
             session.add(article)
             created += 1
-        articles[item["slug"]] = article
+        articles[article_row["slug"]] = article
     session.flush()
 
-    for item in demo_data.COMMENTS:
-        article = articles[item["article"]]
+    for comment_row in demo_data.COMMENTS:
+        article = articles[comment_row["article"]]
         existing = session.scalar(
             select(Comment).where(
                 Comment.article_id == article.id,
-                Comment.author_name == item["author_name"],
-                Comment.content == item["content"],
+                Comment.author_name == comment_row["author_name"],
+                Comment.content == comment_row["content"],
             )
         )
         if existing is not None:
@@ -119,10 +119,11 @@ def load_demo_site(session: Session) -> int:
         ).all()
         floor = max(floors, default=0) + 1
         reply_to = None
-        if item["reply_to_floor"]:
+        if comment_row["reply_to_floor"]:
             reply_to = session.scalar(
                 select(Comment.id).where(
-                    Comment.article_id == article.id, Comment.floor == item["reply_to_floor"]
+                    Comment.article_id == article.id,
+                    Comment.floor == comment_row["reply_to_floor"],
                 )
             )
         session.add(
@@ -130,12 +131,12 @@ def load_demo_site(session: Session) -> int:
                 article_id=article.id,
                 floor=floor,
                 reply_to_id=reply_to,
-                author_name=item["author_name"],
-                author_email=item["author_email"],
-                content=item["content"],
+                author_name=comment_row["author_name"],
+                author_email=comment_row["author_email"],
+                content=comment_row["content"],
                 status="visible",
-                is_author=item["is_author"],
-                created_at=now - dt.timedelta(days=item["days_ago"]),
+                is_author=comment_row["is_author"],
+                created_at=now - dt.timedelta(days=comment_row["days_ago"]),
                 ip_hash=hashlib.sha256(b"demo").hexdigest(),
             )
         )
@@ -149,16 +150,18 @@ def load_demo_site(session: Session) -> int:
         )
         created += 1
 
-    for order, item in enumerate(demo_data.WIDGETS):
+    for order, widget_row in enumerate(demo_data.WIDGETS):
         widget = session.scalar(
-            select(Widget).where(Widget.title == item["title"], Widget.kind == item["kind"])
+            select(Widget).where(
+                Widget.title == widget_row["title"], Widget.kind == widget_row["kind"]
+            )
         )
         if widget is None:
             session.add(
                 Widget(
-                    title=item["title"],
-                    kind=item["kind"],
-                    content=item["content"],
+                    title=widget_row["title"],
+                    kind=widget_row["kind"],
+                    content=widget_row["content"],
                     sort_order=order,
                     enabled=True,
                 )

@@ -2,12 +2,60 @@
 
 from __future__ import annotations
 
-MENUS = [
+from typing import TypedDict
+
+
+class DemoMenu(TypedDict):
+    name: str
+
+
+class DemoCategory(TypedDict):
+    name: str
+    intro: str
+    menu: str | None  # a DemoMenu's name
+
+
+class DemoArticle(TypedDict):
+    slug: str
+    title: str
+    category: str  # a DemoCategory's name
+    source: str  # a source code
+    tags: list[str]
+    days_ago: int
+    status: str
+    summary: str
+    content: str
+
+
+class DemoComment(TypedDict):
+    article: str  # a DemoArticle's slug
+    author_name: str
+    author_email: str
+    content: str
+    reply_to_floor: int | None
+    is_author: bool
+    days_ago: int
+
+
+class DemoWidget(TypedDict):
+    title: str
+    kind: str
+    content: str
+
+
+class DemoSite(TypedDict):
+    title: str
+    signature: str
+    about: str
+    footer: str
+
+
+MENUS: list[DemoMenu] = [
     {"name": "Guides"},
     {"name": "Engineering"},
 ]
 
-CATEGORIES = [
+CATEGORIES: list[DemoCategory] = [
     {
         "name": "Getting Started",
         "intro": "Installing Inkwell, writing your first posts and putting the site online.",
@@ -25,7 +73,7 @@ CATEGORIES = [
     },
 ]
 
-ARTICLES = [
+ARTICLES: list[DemoArticle] = [
     {
         "slug": "welcome-to-inkwell",
         "title": "Welcome to Inkwell",
@@ -543,7 +591,7 @@ A hash takes tens of milliseconds of CPU and 64 MiB of memory, so it runs in the
     },
 ]
 
-COMMENTS = [
+COMMENTS: list[DemoComment] = [
     {
         "article": "welcome-to-inkwell",
         "author_name": "Mei Lin",
@@ -634,7 +682,7 @@ COMMENTS = [
     },
 ]
 
-WIDGETS = [
+WIDGETS: list[DemoWidget] = [
     {
         "title": "About",
         "kind": "html",
@@ -651,7 +699,7 @@ WIDGETS = [
     {"title": "Statistics", "kind": "stats", "content": ""},
 ]
 
-SITE = {
+SITE: DemoSite = {
     "title": "Inkwell",
     "signature": "A small blog engine that runs on many processes and tells you how.",
     "about": (

@@ -14,7 +14,7 @@ from model import Article, ArticleRevision, Category, Comment, Source, Tag, arti
 from model.base import utcnow
 from model.blog import ARTICLE_STATUSES
 from model.pager import Pager
-from service.errors import Invalid, NotFound
+from service.errors import Invalid, NotFound, message
 from service.forms import parse_id
 from service.rendering import RENDERER_VERSION, first_paragraph_text, render_markdown
 
@@ -86,6 +86,10 @@ def format_publish_at(value: dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%dT%H:%M") if value else ""
 
 
+# What a refused publication time is told to look like: the form's own format.
+PUBLISH_AT_EXAMPLE = format_publish_at(dt.datetime(2030, 1, 31, 9, 30))
+
+
 def parse_publish_at(raw: str) -> dt.datetime:
     """ISO 8601 to naive UTC; a value without a zone is taken as UTC."""
     text = raw.strip()
@@ -94,7 +98,9 @@ def parse_publish_at(raw: str) -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise Invalid("The publication time must look like 2030-01-31T09:30.") from None
+        raise Invalid(
+            "The publication time must look like {example}.", example=PUBLISH_AT_EXAMPLE
+        ) from None
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return value.replace(microsecond=0)
@@ -114,12 +120,12 @@ def parse_tag_names(raw: str) -> list[str]:
         if not name:
             continue
         if len(name) > MAX_TAG:
-            raise Invalid("A tag must be at most 64 characters long.")
+            raise Invalid("A tag must be at most {limit} characters long.", limit=MAX_TAG)
         if name.lower() not in seen:
             seen.add(name.lower())
             names.append(name)
     if len(names) > MAX_TAGS:
-        raise Invalid("An article can have at most 20 tags.")
+        raise Invalid("An article can have at most {limit} tags.", limit=MAX_TAGS)
     return names
 
 
@@ -188,11 +194,11 @@ def save_article(
     if not title:
         raise Invalid("Please give the article a title.")
     if len(title) > MAX_TITLE:
-        raise Invalid("The title must be at most 200 characters long.")
+        raise Invalid("The title must be at most {limit} characters long.", limit=MAX_TITLE)
     if form.status not in ARTICLE_STATUSES:
         raise Invalid("Unknown status.")
-    category_id = _optional_id(session, Category, form.category_id, "Unknown category.")
-    source_id = _optional_id(session, Source, form.source_id, "Unknown source.")
+    category_id = _optional_id(session, Category, form.category_id, message("Unknown category."))
+    source_id = _optional_id(session, Source, form.source_id, message("Unknown source."))
     tag_names = parse_tag_names(form.tags)
 
     if article_id is None:

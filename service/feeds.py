@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import io
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
@@ -71,8 +72,17 @@ def sitemap_entries(session: Session) -> list[tuple[str, dt.datetime]]:
         .order_by(Article.publish_at.desc(), Article.id.desc())
     ).all()
     return [
-        (article_path(i, slug), max(updated, published)) for i, slug, updated, published in rows
+        # visible() leaves no article without a publication time.
+        (article_path(i, slug), max(updated, published or updated))
+        for i, slug, updated, published in rows
     ]
+
+
+def _document(root: ET.Element) -> bytes:
+    """The UTF-8 XML document of ``root``, with its declaration."""
+    buffer = io.BytesIO()
+    ET.ElementTree(root).write(buffer, encoding="utf-8", xml_declaration=True)
+    return buffer.getvalue()
 
 
 def _rfc3339(when: dt.datetime) -> str:
@@ -113,7 +123,7 @@ def atom_feed(site: SiteInfo, entries: list[FeedEntry]) -> bytes:
             ET.SubElement(node, "summary").text = article.summary
         content = ET.SubElement(node, "content", {"type": "html", "xml:base": site.base_url + "/"})
         content.text = entry.content_html
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return _document(feed)
 
 
 def rss_feed(site: SiteInfo, entries: list[FeedEntry]) -> bytes:
@@ -145,7 +155,7 @@ def rss_feed(site: SiteInfo, entries: list[FeedEntry]) -> bytes:
         if article.category:
             ET.SubElement(item, "category").text = article.category.name
         ET.SubElement(item, "description").text = entry.content_html
-    return ET.tostring(rss, encoding="utf-8", xml_declaration=True)
+    return _document(rss)
 
 
 def _rfc822(when: dt.datetime) -> str:
@@ -163,7 +173,7 @@ def sitemap_xml(base_url: str, entries: list[tuple[str, dt.datetime]]) -> bytes:
         node = ET.SubElement(urlset, "url")
         ET.SubElement(node, "loc").text = base_url + path
         ET.SubElement(node, "lastmod").text = _rfc3339(lastmod)
-    return ET.tostring(urlset, encoding="utf-8", xml_declaration=True)
+    return _document(urlset)
 
 
 def robots_txt(base_url: str) -> str:

@@ -67,10 +67,9 @@ def store_upload(
     if not data:
         raise Invalid("The file is empty.")
     if len(data) > max_bytes:
-        raise Invalid(
-            "The file is too large (at most {max_mb} MB).",
-            max_mb=round(max_bytes / (1024 * 1024), 1),
-        )
+        # Written as the upload form writes it ("5.0"), so the two always agree.
+        max_mb = str(round(max_bytes / (1024 * 1024), 1))
+        raise Invalid("The file is too large (at most {max_mb} MB).", max_mb=max_mb)
     kind = sniff_image(data)
     if kind is None:
         raise Invalid("Only PNG, JPEG, GIF and WebP images can be uploaded.")

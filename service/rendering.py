@@ -140,10 +140,3 @@ def first_paragraph_text(source: str, limit: int = 280) -> str:
             if text:
                 return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
     return ""
-
-
-def pygments_css() -> str:
-    """Light and dark code themes, switched by prefers-color-scheme."""
-    light = HtmlFormatter(style="default").get_style_defs(".highlight")
-    dark = HtmlFormatter(style="monokai").get_style_defs(".highlight")
-    return f"{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"

@@ -19,7 +19,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
@@ -91,15 +91,25 @@ def terms(text: str) -> list[str]:
     return found
 
 
-def query_problem(query: str) -> str | None:
-    """Why a query cannot be searched (shown to the reader), or None."""
+def query_refusal(query: str) -> Invalid | None:
+    """Why a query cannot be searched, as the error ``search_articles`` raises, or None."""
     if not query.strip():
-        return "Type a word to search for."
+        return Invalid("Type a word to search for.")
     if len(query) > MAX_QUERY_LENGTH:
-        return "A search can be at most 100 characters long."
+        return Invalid("A search can be at most {limit} characters long.", limit=MAX_QUERY_LENGTH)
     if not parse_query(query):
-        return "Type at least one letter, digit or character to search for."
+        return Invalid("Type at least one letter, digit or character to search for.")
     return None
+
+
+def query_problem(query: str) -> str | None:
+    """Why a query cannot be searched, in English with its details filled in, or None.
+
+    Prefer ``query_refusal``: its message is a template that translates once for
+    every limit; this text only translates where a catalogue lists it as it is.
+    """
+    refusal = query_refusal(query)
+    return str(refusal) if refusal is not None else None
 
 
 def parse_query(query: str) -> list[QueryWord]:
@@ -183,6 +193,7 @@ def _matches(session: Session, word: QueryWord) -> dict[int, int]:
     """Listable article id → weight, for the articles containing every term of ``word``."""
     found: dict[int, int] | None = None
     for term in word.terms:
+        condition: ColumnElement[bool]
         if word.prefix:
             condition = (SearchTerm.term >= term) & (SearchTerm.term < term + _AFTER_EVERYTHING)
         else:
@@ -215,9 +226,9 @@ def _matches(session: Session, word: QueryWord) -> dict[int, int]:
 
 def search_articles(session: Session, query: str, page: int, per_page: int) -> SearchResults:
     """Listable articles matching every word of ``query``, best first, one page of them."""
-    problem = query_problem(query)
-    if problem:
-        raise Invalid(problem)
+    refusal = query_refusal(query)
+    if refusal is not None:
+        raise refusal
     refresh_index(session)
     words = parse_query(query)
     total_articles = session.scalar(select(func.count()).select_from(Article).where(*listable()))

@@ -14,6 +14,8 @@ from service.site import ensure_settings
 LANGUAGES = ("auto", "en_US", "zh_CN")
 MIN_PER_PAGE = 1
 MAX_PER_PAGE = 100
+MAX_TITLE = 100
+MAX_SIGNATURE = 255
 
 
 @dataclass
@@ -46,11 +48,11 @@ def save_settings(session: Session, form: SettingsForm) -> SiteSetting:
     title = " ".join(form.title.split())
     if not title:
         raise Invalid("Please give the site a title.")
-    if len(title) > 100:
-        raise Invalid("The title must be at most 100 characters long.")
+    if len(title) > MAX_TITLE:
+        raise Invalid("The title must be at most {limit} characters long.", limit=MAX_TITLE)
     signature = form.signature.strip()
-    if len(signature) > 255:
-        raise Invalid("The signature must be at most 255 characters long.")
+    if len(signature) > MAX_SIGNATURE:
+        raise Invalid("The signature must be at most {limit} characters long.", limit=MAX_SIGNATURE)
     if form.navbar_style not in NAVBAR_STYLES:
         raise Invalid("Unknown navbar style.")
     if form.comment_mode not in COMMENT_MODES:
@@ -60,9 +62,13 @@ def save_settings(session: Session, form: SettingsForm) -> SiteSetting:
     try:
         per_page = int(form.posts_per_page)
     except ValueError:
-        raise Invalid("Posts per page must be a number from 1 to 100.") from None
+        per_page = 0
     if not MIN_PER_PAGE <= per_page <= MAX_PER_PAGE:
-        raise Invalid("Posts per page must be a number from 1 to 100.")
+        raise Invalid(
+            "Posts per page must be a number from {minimum} to {maximum}.",
+            minimum=MIN_PER_PAGE,
+            maximum=MAX_PER_PAGE,
+        )
     settings = ensure_settings(session)
     settings.title = title
     settings.signature = signature

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
-from model import Article, Category, Menu, Source, Tag, article_tags
+from model import Article, Base, Category, Menu, Source, Tag, Widget, article_tags
 from service.errors import Conflict, Invalid, NotFound
 from service.forms import parse_id
 
@@ -16,8 +17,15 @@ MAX_NAME = 64
 MAX_INTRO = 255
 MAX_CODE = 32
 
-# The three orderable kinds, by the name the admin URLs use.
-ORDERED = {"categories": Category, "menus": Menu, "sources": Source}
+# Rows the author puts in order by hand (sort_order), and the three the admin URLs name.
+Ordered = Category | Menu | Source | Widget
+ORDERED: dict[str, type[Category] | type[Menu] | type[Source]] = {
+    "categories": Category,
+    "menus": Menu,
+    "sources": Source,
+}
+Row = TypeVar("Row", bound=Base)
+OrderedRow = TypeVar("OrderedRow", bound=Ordered)
 
 
 @dataclass(frozen=True)
@@ -45,15 +53,15 @@ def _clean_name(raw: str) -> str:
     if not name:
         raise Invalid("Please enter a name.")
     if len(name) > MAX_NAME:
-        raise Invalid("A name must be at most 64 characters long.")
+        raise Invalid("A name must be at most {limit} characters long.", limit=MAX_NAME)
     return name
 
 
-def _next_order(session: Session, model: Any) -> int:
+def _next_order(session: Session, model: type[Ordered]) -> int:
     return (session.scalar(select(func.max(model.sort_order))) or 0) + 1
 
 
-def _get(session: Session, model: Any, item_id: int) -> Any:
+def _get(session: Session, model: type[Row], item_id: int) -> Row:
     item = session.get(model, item_id)
     if item is None:
         raise NotFound("There is no such item.")
@@ -81,13 +89,15 @@ def overview(session: Session) -> TaxonomyPage:
             .group_by(Article.category_id)
         ).all()
     )
-    source_counts = dict(
-        session.execute(
+    source_counts = {
+        source_id: count
+        for source_id, count in session.execute(
             select(Article.source_id, func.count())
             .where(Article.source_id.is_not(None))
             .group_by(Article.source_id)
-        ).all()
-    )
+        )
+        if source_id is not None
+    }
     categories = session.scalars(
         select(Category)
         .options(selectinload(Category.menu))
@@ -109,7 +119,7 @@ def overview(session: Session) -> TaxonomyPage:
 def create_category(session: Session, name: str, intro: str = "", menu_id: str = "") -> Category:
     intro = (intro or "").strip()
     if len(intro) > MAX_INTRO:
-        raise Invalid("The introduction must be at most 255 characters long.")
+        raise Invalid("The introduction must be at most {limit} characters long.", limit=MAX_INTRO)
     category = Category(
         name=_clean_name(name),
         intro=intro,
@@ -129,7 +139,7 @@ def update_category(
     category = _get(session, Category, category_id)
     intro = (intro or "").strip()
     if len(intro) > MAX_INTRO:
-        raise Invalid("The introduction must be at most 255 characters long.")
+        raise Invalid("The introduction must be at most {limit} characters long.", limit=MAX_INTRO)
     category.name = _clean_name(name)
     category.intro = intro
     category.menu_id = _menu_id(session, menu_id)
@@ -143,10 +153,12 @@ def delete_category(session: Session, category_id: int, move_to: str = "") -> in
 
     Returns how many articles moved.
     """
-    return _delete_moving_articles(session, Category, "category_id", category_id, move_to)
+    return _delete_moving_articles(session, Category, Article.category_id, category_id, move_to)
 
 
-def _move_target(session: Session, model: Any, item_id: int, raw: str) -> int | None:
+def _move_target(
+    session: Session, model: type[Category] | type[Source], item_id: int, raw: str
+) -> int | None:
     if not raw:
         return None
     try:
@@ -189,7 +201,9 @@ def delete_menu(session: Session, menu_id: int) -> None:
 def create_source(session: Session, code: str, name: str) -> Source:
     code = (code or "").strip().lower()
     if not code or len(code) > MAX_CODE or not all(c.isalnum() or c in "-_" for c in code):
-        raise Invalid("A code is 1 to 32 letters, digits, dashes or underscores.")
+        raise Invalid(
+            "A code is 1 to {limit} letters, digits, dashes or underscores.", limit=MAX_CODE
+        )
     if session.scalar(select(Source).where(Source.code == code)) is not None:
         raise Conflict("A source with this code exists already.")
     source = Source(code=code, name=_clean_name(name), sort_order=_next_order(session, Source))
@@ -207,23 +221,28 @@ def rename_source(session: Session, source_id: int, name: str) -> Source:
 
 def delete_source(session: Session, source_id: int, move_to: str = "") -> int:
     """Delete a source; its articles move to ``move_to`` or to none. Returns how many."""
-    return _delete_moving_articles(session, Source, "source_id", source_id, move_to)
+    return _delete_moving_articles(session, Source, Article.source_id, source_id, move_to)
 
 
 def _delete_moving_articles(
-    session: Session, model: Any, column: str, item_id: int, move_to: str
+    session: Session,
+    model: type[Category] | type[Source],
+    reference: InstrumentedAttribute[int | None],
+    item_id: int,
+    move_to: str,
 ) -> int:
     """Delete a category or source after moving its articles (moving is not an edit)."""
     _get(session, model, item_id)
     target = _move_target(session, model, item_id, move_to)
     moved = session.execute(
         update(Article)
-        .where(getattr(Article, column) == item_id)
-        .values({column: target, "updated_at": Article.updated_at})
-    ).rowcount
+        .where(reference == item_id)
+        .values({reference: target, Article.updated_at: Article.updated_at})
+    )
+    assert isinstance(moved, CursorResult)  # an UPDATE's result: it has a rowcount
     session.execute(delete(model).where(model.id == item_id))
     session.commit()
-    return moved or 0
+    return moved.rowcount or 0
 
 
 # --- ordering -------------------------------------------------------------------------
@@ -237,7 +256,7 @@ def move(session: Session, kind: str, item_id: int, direction: str) -> None:
     move_in_order(session, model, item_id, direction)
 
 
-def move_in_order(session: Session, model: Any, item_id: int, direction: str) -> None:
+def move_in_order(session: Session, model: type[OrderedRow], item_id: int, direction: str) -> None:
     """Renumber the rows 0..n-1 in their current order, then swap two neighbours."""
     rows = list(session.scalars(select(model).order_by(model.sort_order, model.id)))
     index = next((i for i, row in enumerate(rows) if row.id == item_id), None)
@@ -256,7 +275,7 @@ def move_in_order(session: Session, model: Any, item_id: int, direction: str) ->
 
 def list_tags(session: Session) -> list[TagRow]:
     """Every tag with how many articles carry it, by name."""
-    counts = dict(
+    counts: dict[int, int] = dict(
         session.execute(
             select(article_tags.c.tag_id, func.count()).group_by(article_tags.c.tag_id)
         ).all()

@@ -14,7 +14,7 @@ import io
 import json
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TypedDict, TypeVar, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from model import (
     Article,
     ArticleRevision,
+    Base,
     Category,
     Comment,
     DailyStat,
@@ -43,7 +44,7 @@ FORMAT = "inkwell-export"
 VERSION = 1
 MAX_ARCHIVE_MEMBERS = 100_000
 
-_COLUMNS: dict[type, tuple[str, ...]] = {
+_COLUMNS: dict[type[Base], tuple[str, ...]] = {
     Menu: ("id", "name", "sort_order"),
     Category: ("id", "name", "intro", "hidden", "menu_id", "sort_order"),
     Source: ("id", "code", "name", "sort_order"),
@@ -91,47 +92,72 @@ _SETTINGS_COLUMNS = (
     "comment_mode",
     "language",
 )
-# Sections of site.json in the order an import must insert them (foreign keys).
-_SECTIONS: tuple[tuple[str, type], ...] = (
-    ("menus", Menu),
-    ("categories", Category),
-    ("tags", Tag),
-    ("articles", Article),
-    ("revisions", ArticleRevision),
-    ("comments", Comment),
-    ("widgets", Widget),
-    ("daily_stats", DailyStat),
-    ("media", Media),
-)
+# One column value as site.json holds it (times as ISO 8601 text).
+Value = str | int | float | bool | None
+# One row of a section; an article's row also names its author and lists its tag ids.
+Row = dict[str, Value | list[int]]
+Model = TypeVar("Model", bound=Base)
 
 
-def _plain(value: Any) -> Any:
+class SiteData(TypedDict):
+    """What site.json holds."""
+
+    format: str
+    version: int
+    settings: Row | None
+    sources: list[Row]
+    menus: list[Row]
+    categories: list[Row]
+    tags: list[Row]
+    articles: list[Row]
+    revisions: list[Row]
+    comments: list[Row]
+    widgets: list[Row]
+    daily_stats: list[Row]
+    media: list[Row]
+
+
+def _import_order(data: SiteData) -> tuple[tuple[str, type[Base], list[Row]], ...]:
+    """The sections after the sources, in the order an import inserts them (foreign keys)."""
+    return (
+        ("menus", Menu, data.get("menus", [])),
+        ("categories", Category, data.get("categories", [])),
+        ("tags", Tag, data.get("tags", [])),
+        ("articles", Article, data.get("articles", [])),
+        ("revisions", ArticleRevision, data.get("revisions", [])),
+        ("comments", Comment, data.get("comments", [])),
+        ("widgets", Widget, data.get("widgets", [])),
+        ("daily_stats", DailyStat, data.get("daily_stats", [])),
+        ("media", Media, data.get("media", [])),
+    )
+
+
+def _plain(value: object) -> Value:
     if isinstance(value, dt.datetime):
         return value.replace(microsecond=0).isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
-    return value
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"no plain form for {value!r}")
 
 
-def _row(obj: Any, columns: tuple[str, ...]) -> dict[str, Any]:
+def _row(obj: Base, columns: tuple[str, ...]) -> Row:
     return {name: _plain(getattr(obj, name)) for name in columns}
 
 
-def _all(session: Session, model: Any) -> list[Any]:
-    key = model.day if model is DailyStat else model.id
-    return list(session.scalars(select(model).order_by(key)))
+def _all(session: Session, model: type[Model]) -> list[Model]:
+    return list(session.scalars(select(model).order_by(*model.__mapper__.primary_key)))
 
 
-def site_snapshot(session: Session) -> dict[str, Any]:
+def _section(session: Session, model: type[Base]) -> list[Row]:
+    return [_row(item, _COLUMNS[model]) for item in _all(session, model)]
+
+
+def site_snapshot(session: Session) -> SiteData:
     """The whole site as plain data (what site.json holds)."""
-    data: dict[str, Any] = {"format": FORMAT, "version": VERSION}
     settings = session.get(SiteSetting, 1)
-    data["settings"] = _row(settings, _SETTINGS_COLUMNS) if settings else None
-    data["sources"] = [_row(s, _COLUMNS[Source]) for s in _all(session, Source)]
-    for name, model in _SECTIONS:
-        data[name] = [_row(item, _COLUMNS[model]) for item in _all(session, model)]
     authors = dict(session.execute(select(User.id, User.username)).all())
-    article_authors = dict(session.execute(select(Article.id, Article.author_id)).all())
     links = session.execute(
         select(article_tags.c.article_id, article_tags.c.tag_id).order_by(
             article_tags.c.article_id, article_tags.c.tag_id
@@ -140,10 +166,27 @@ def site_snapshot(session: Session) -> dict[str, Any]:
     tags_of: dict[int, list[int]] = {}
     for article_id, tag_id in links:
         tags_of.setdefault(article_id, []).append(tag_id)
-    for article in data["articles"]:
-        article["author"] = authors.get(article_authors.get(article["id"]))
-        article["tag_ids"] = tags_of.get(article["id"], [])
-    return data
+    articles = []
+    for article in _all(session, Article):
+        row = _row(article, _COLUMNS[Article])
+        row["author"] = authors.get(article.author_id) if article.author_id is not None else None
+        row["tag_ids"] = tags_of.get(article.id, [])
+        articles.append(row)
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "settings": _row(settings, _SETTINGS_COLUMNS) if settings else None,
+        "sources": _section(session, Source),
+        "menus": _section(session, Menu),
+        "categories": _section(session, Category),
+        "tags": _section(session, Tag),
+        "articles": articles,
+        "revisions": _section(session, ArticleRevision),
+        "comments": _section(session, Comment),
+        "widgets": _section(session, Widget),
+        "daily_stats": _section(session, DailyStat),
+        "media": _section(session, Media),
+    }
 
 
 def export_site(session: Session, media_dir: str) -> bytes:
@@ -153,9 +196,10 @@ def export_site(session: Session, media_dir: str) -> bytes:
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("site.json", json.dumps(data, ensure_ascii=False, indent=1))
         for item in data["media"]:
-            path = Path(media_dir) / item["filename"]
-            if STORED_NAME.match(item["filename"]) and path.is_file():
-                archive.write(path, f"media/{item['filename']}", zipfile.ZIP_STORED)
+            filename = _text(item, "filename")
+            path = Path(media_dir) / filename
+            if STORED_NAME.match(filename) and path.is_file():
+                archive.write(path, f"media/{filename}", zipfile.ZIP_STORED)
     return buffer.getvalue()
 
 
@@ -167,11 +211,39 @@ def is_empty(session: Session) -> bool:
     return True
 
 
-def _datetime(value: Any) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value else None
+# Reading an archive's rows: a field of the wrong type raises TypeError, which
+# import_site reports as a damaged archive (as it does KeyError and ValueError).
 
 
-def _read_archive(payload: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
+def _text(row: Row, name: str) -> str:
+    value = row[name]
+    if not isinstance(value, str):
+        raise TypeError(f"{name} is not text")
+    return value
+
+
+def _number(row: Row, name: str) -> int:
+    value = row[name]
+    if not isinstance(value, int):
+        raise TypeError(f"{name} is not a number")
+    return value
+
+
+def _datetime(value: object) -> dt.datetime | None:
+    if not value:
+        return None
+    if not isinstance(value, str):
+        raise TypeError("a time is not text")
+    return dt.datetime.fromisoformat(value)
+
+
+def _date(value: object) -> dt.date:
+    if not isinstance(value, str):
+        raise TypeError("a day is not text")
+    return dt.date.fromisoformat(value)
+
+
+def _read_archive(payload: bytes) -> tuple[SiteData, dict[str, bytes]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(payload))
     except zipfile.BadZipFile:
@@ -194,17 +266,18 @@ def _read_archive(payload: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
             stored = name.removeprefix("media/")
             if name.startswith("media/") and STORED_NAME.match(stored):
                 files[stored] = archive.read(name)
-    return data, files
+    # Taken as SiteData from here on: the readers below refuse what does not fit.
+    return cast(SiteData, data), files
 
 
-def _build(model: Any, row: dict[str, Any]) -> Any:
-    values = {}
+def _build(model: type[Model], row: Row) -> Model:
+    values: dict[str, object] = {}
     for name in _COLUMNS[model]:
-        value = row.get(name)
+        value: object = row.get(name)
         if name in ("publish_at", "created_at", "updated_at"):
             value = _datetime(value)
         elif name == "day":
-            value = dt.date.fromisoformat(value)
+            value = _date(value)
         values[name] = value
     return model(**values)
 
@@ -228,15 +301,16 @@ def import_site(session: Session, media_dir: str, payload: bytes) -> dict[str, i
     return counts
 
 
-def _load(session: Session, data: dict[str, Any]) -> dict[str, int]:
+def _load(session: Session, data: SiteData) -> dict[str, int]:
     counts: dict[str, int] = {}
-    if data.get("settings"):
+    settings_row = data.get("settings")
+    if settings_row:
         settings = ensure_settings(session)
         for name in _SETTINGS_COLUMNS:
-            setattr(settings, name, data["settings"][name])
+            setattr(settings, name, settings_row[name])
     existing_sources = {s.code: s for s in session.scalars(select(Source))}
     for row in data["sources"]:
-        source = existing_sources.get(row["code"])
+        source = existing_sources.get(_text(row, "code"))
         if source is not None and source.id != row["id"]:
             # A seeded source under another id: drop it so the archive's ids stay valid.
             session.delete(source)
@@ -245,18 +319,18 @@ def _load(session: Session, data: dict[str, Any]) -> dict[str, int]:
         if source is None:
             session.add(_build(Source, row))
         else:
-            source.name, source.sort_order = row["name"], row["sort_order"]
+            source.name, source.sort_order = _text(row, "name"), _number(row, "sort_order")
     session.flush()
     counts["sources"] = len(data["sources"])
     users = dict(session.execute(select(User.username, User.id)).all())
-    for name, model in _SECTIONS:
-        rows = data.get(name, [])
+    for name, model, rows in _import_order(data):
         for row in rows:
             item = _build(model, row)
-            if model is Comment:
+            if isinstance(item, Comment):
                 item.reply_to_id = None  # set below, once every comment exists
-            if model is Article:
-                item.author_id = users.get(row.get("author"))
+            if isinstance(item, Article):
+                author = row.get("author")
+                item.author_id = users.get(author) if isinstance(author, str) else None
                 rendered = render_markdown(item.content)
                 item.content_html = rendered.html
                 item.toc_html = rendered.toc_html
@@ -264,15 +338,19 @@ def _load(session: Session, data: dict[str, Any]) -> dict[str, int]:
             session.add(item)
         session.flush()
         counts[name] = len(rows)
-    links = [
-        {"article_id": article["id"], "tag_id": tag_id}
-        for article in data["articles"]
-        for tag_id in article.get("tag_ids", [])
-    ]
+    links = []
+    for article in data["articles"]:
+        tag_ids = article.get("tag_ids", [])
+        if not isinstance(tag_ids, list):
+            raise TypeError("tag_ids is not a list")
+        links += [{"article_id": article["id"], "tag_id": tag_id} for tag_id in tag_ids]
     if links:
         session.execute(article_tags.insert(), links)
-    replies = [(row["id"], row["reply_to_id"]) for row in data["comments"] if row["reply_to_id"]]
-    for comment_id, reply_to_id in replies:
-        session.get(Comment, comment_id).reply_to_id = reply_to_id
+    for row in data["comments"]:
+        if row["reply_to_id"]:
+            comment = session.get(Comment, _number(row, "id"))
+            if comment is None:
+                raise KeyError(row["id"])
+            comment.reply_to_id = _number(row, "reply_to_id")
     session.flush()
     return counts

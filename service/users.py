@@ -12,6 +12,7 @@ from model.base import utcnow
 from service.errors import Invalid
 
 MIN_PASSWORD_LENGTH = 10
+MAX_USERNAME = 64  # the users.username column
 
 # argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile.
 _HASHER = PasswordHasher()
@@ -26,7 +27,10 @@ def hash_password(password: str) -> str:
 def check_password_strength(password: str) -> None:
     """Refuse passwords that are too short to resist guessing."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+        raise Invalid(
+            "The password must be at least {minimum} characters long.",
+            minimum=MIN_PASSWORD_LENGTH,
+        )
 
 
 def create_admin(
@@ -38,8 +42,8 @@ def create_admin(
 ) -> User:
     """Create the user, or reset the password of an existing one with that name."""
     username = username.strip()
-    if not username or len(username) > 64:
-        raise Invalid("The user name must be 1 to 64 characters long.")
+    if not username or len(username) > MAX_USERNAME:
+        raise Invalid("The user name must be 1 to {limit} characters long.", limit=MAX_USERNAME)
     check_password_strength(password)
     user = session.scalar(select(User).where(User.username == username))
     if user is None:

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from model import Article, Category, Tag, Widget, article_tags
-from service.articles import CategoryRef, archive_months, listable, summaries, tag_path
-from service.comments import recent_comments
+from service.articles import (
+    ArticleSummary,
+    CategoryRef,
+    MonthCount,
+    archive_months,
+    listable,
+    summaries,
+    tag_path,
+)
+from service.comments import RecentComment, recent_comments
 from service.rendering import sanitize_html
-from service.stats import site_stats
+from service.stats import SiteStats, site_stats
 
-BUILT_IN_KINDS = ("categories", "tags", "recent_articles", "recent_comments", "archives", "stats")
 RECENT_LIMIT = 5
 CLOUD_LEVELS = 5
 
@@ -32,13 +39,17 @@ class CloudTag:
         return tag_path(self.name)
 
 
+# What a built-in widget lists, one kind per widget kind.
+SidebarItem = tuple[CategoryRef, int] | CloudTag | ArticleSummary | RecentComment | MonthCount
+
+
 @dataclass(frozen=True)
 class SidebarWidget:
     kind: str
     title: str
     html: str = ""  # kind "html": the admin's block, sanitised
-    items: list[Any] = field(default_factory=list)
-    stats: Any = None
+    items: Sequence[SidebarItem] = field(default_factory=list)
+    stats: SiteStats | None = None  # kind "stats"
 
 
 def category_counts(session: Session) -> list[tuple[CategoryRef, int]]:
@@ -90,11 +101,11 @@ def sidebar(session: Session, today: dt.date) -> list[SidebarWidget]:
         elif widget.kind == "tags":
             result.append(SidebarWidget(widget.kind, widget.title, items=tag_cloud(session)))
         elif widget.kind == "recent_articles":
-            items = summaries(session, listable(), RECENT_LIMIT)
-            result.append(SidebarWidget(widget.kind, widget.title, items=items))
+            articles = summaries(session, listable(), RECENT_LIMIT)
+            result.append(SidebarWidget(widget.kind, widget.title, items=articles))
         elif widget.kind == "recent_comments":
-            items = recent_comments(session, RECENT_LIMIT)
-            result.append(SidebarWidget(widget.kind, widget.title, items=items))
+            comments = recent_comments(session, RECENT_LIMIT)
+            result.append(SidebarWidget(widget.kind, widget.title, items=comments))
         elif widget.kind == "archives":
             result.append(SidebarWidget(widget.kind, widget.title, items=archive_months(session)))
         elif widget.kind == "stats":

@@ -6,18 +6,19 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from model import Widget
-from service.errors import Invalid, NotFound
+from service.errors import Invalid, NotFound, message
 from service.rendering import sanitize_html
 from service.taxonomy import move_in_order
 
 # Built-in widgets the reader's sidebar knows how to draw, with their default titles.
+# The titles are shown translated in the admin and stored as the default widget title.
 BUILTIN_KINDS = {
-    "categories": "Categories",
-    "tags": "Tags",
-    "recent_articles": "Recent articles",
-    "recent_comments": "Recent comments",
-    "archives": "Archives",
-    "stats": "Statistics",
+    "categories": message("Categories"),
+    "tags": message("Tags"),
+    "recent_articles": message("Recent articles"),
+    "recent_comments": message("Recent comments"),
+    "archives": message("Archives"),
+    "stats": message("Statistics"),
 }
 MAX_TITLE = 100
 MAX_CONTENT = 20_000
@@ -39,11 +40,13 @@ def _clean(title: str, content: str, kind: str) -> tuple[str, str]:
     if not title:
         raise Invalid("Please give the widget a title.")
     if len(title) > MAX_TITLE:
-        raise Invalid("A widget title must be at most 100 characters long.")
+        raise Invalid("A widget title must be at most {limit} characters long.", limit=MAX_TITLE)
     if kind != "html":
         return title, ""
     if len(content or "") > MAX_CONTENT:
-        raise Invalid("The widget's HTML must be at most 20000 characters long.")
+        raise Invalid(
+            "The widget's HTML must be at most {limit} characters long.", limit=MAX_CONTENT
+        )
     # Scripts, event handlers and javascript: links are removed before anything is stored.
     return title, sanitize_html(content or "")
 

@@ -68,7 +68,7 @@ def createadmin(config: Settings, args: argparse.Namespace) -> int:
             config, users.create_admin, args.username, password, args.display_name, args.email
         )
     except Invalid as exc:
-        print(f"createadmin: {exc.message}", file=sys.stderr)
+        print(f"createadmin: {exc}", file=sys.stderr)
         return 2
     print(f"Administrator {user.username!r} is ready; sign in at /auth/login.")
     return 0

@@ -103,14 +103,14 @@ class SearchHandler(ReaderHandler):
     async def get(self) -> None:
         query = self.get_argument("q", "")
         page = self.get_int_argument("page", 1)
-        problem = search.query_problem(query)
-        if problem:
+        refusal = search.query_refusal(query)
+        if refusal is not None:
             # An empty box is a question, not an error; a query too long to run is a 400.
             await self.render_page(
                 "search.html",
                 query=query,
                 results=None,
-                problem=problem,
+                problem=self.service_message(refusal),
                 status=200 if not query.strip() else 400,
                 sidebar=await self.sidebar(),
             )

@@ -102,16 +102,6 @@ def query_refusal(query: str) -> Invalid | None:
     return None
 
 
-def query_problem(query: str) -> str | None:
-    """Why a query cannot be searched, in English with its details filled in, or None.
-
-    Prefer ``query_refusal``: its message is a template that translates once for
-    every limit; this text only translates where a catalogue lists it as it is.
-    """
-    refusal = query_refusal(query)
-    return str(refusal) if refusal is not None else None
-
-
 def parse_query(query: str) -> list[QueryWord]:
     words: list[QueryWord] = []
     for token in dict.fromkeys(_TOKEN.findall(normalize(query))):

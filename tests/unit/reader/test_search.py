@@ -76,7 +76,7 @@ def test_edits_are_indexed_again(db):
 
 @pytest.mark.parametrize("query", ["", "   ", "x" * 101, "!!! ???"])
 def test_unsearchable_queries_are_refused_with_a_reason(db, query):
-    assert search.query_problem(query)
+    assert search.query_refusal(query) is not None
     with pytest.raises(Invalid):
         search.search_articles(db, query, 1, 10)
 

@@ -12,8 +12,8 @@ import tornado.web
 
 from controller.base import PageError
 from controller.reader_base import FORM_TIME_NAME, ReaderHandler
+from extends.ratelimit import MemoryRateLimit, RateLimit, build_rate_limit
 from service import articles, comments
-from service.ratelimit import MemoryRateLimiter, RateLimiter
 
 HONEYPOT_FIELD = "website"
 
@@ -24,7 +24,7 @@ class CommentGuard:
 
     min_seconds: float = 3.0
     max_age_days: float = 2.0
-    limiter: RateLimiter = field(default_factory=lambda: MemoryRateLimiter(limit=5, window=60))
+    limiter: RateLimit = field(default_factory=lambda: MemoryRateLimit(limit=5, window=60))
 
 
 class ArticleHandler(ReaderHandler):
@@ -83,7 +83,7 @@ class CommentHandler(ArticleHandler):
             form = comments.CommentForm(
                 self.current_user.shown_name, form.author_email, form.content, form.reply_to
             )
-        refusal = self.spam_refusal()
+        refusal = await self.spam_refusal()
         if refusal is None:
             try:
                 posted = await self.run(
@@ -110,7 +110,7 @@ class CommentHandler(ArticleHandler):
         else:
             self.redirect(f"{posted.article_url}#floor-{posted.floor}", status=303)
 
-    def spam_refusal(self) -> tuple[int, str] | None:
+    async def spam_refusal(self) -> tuple[int, str] | None:
         """(status, reason) when the post looks automated or comes too often, else None."""
         guard: CommentGuard = self.application.comment_guard  # type: ignore[attr-defined]
         if self.get_argument(HONEYPOT_FIELD, ""):
@@ -120,8 +120,8 @@ class CommentHandler(ArticleHandler):
             return 400, "The form has expired. Please post your comment again."
         if time.time() - shown_at < guard.min_seconds:
             return 400, "That was very fast. Please wait a few seconds and post again."
-        retry_after = guard.limiter.hit(self.request.remote_ip or "")
-        if retry_after is not None:
+        retry_after = await guard.limiter.hit(self.request.remote_ip or "")
+        if retry_after:
             self.set_header("Retry-After", str(retry_after))
             return 429, "You are commenting too often. Please wait a minute and try again."
         return None
@@ -146,7 +146,9 @@ class CommentHandler(ArticleHandler):
 
 
 def setup(app: Any) -> None:
-    app.comment_guard = CommentGuard()
+    # Shared through Redis when configured: the per-IP limit holds across every instance.
+    limiter = build_rate_limit(app.redis_clients, 5, 60, "ratelimit:comment:", app.clock)
+    app.comment_guard = CommentGuard(limiter=limiter)
 
 
 routes = [

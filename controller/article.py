@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass
 
 import tornado.web
 
 from controller.base import PageError
 from controller.reader_base import FORM_TIME_NAME, ReaderHandler
 from extends.clock import Clock
+from extends.ratelimit import RateLimit, RateLimitUnavailable, build_rate_limit
 from extends.redis import RedisClient
 from service import articles, comments
-from service.ratelimit import MemoryRateLimiter, RateLimiter
+
+log = logging.getLogger("blog.comments")
 
 HONEYPOT_FIELD = "website"
 
@@ -23,13 +25,16 @@ HONEYPOT_FIELD = "website"
 class CommentGuard:
     """Spam defence without third parties: a honeypot, a minimum time, a per-IP limit."""
 
+    limiter: RateLimit
+    clock: Clock
     min_seconds: float = 3.0
     max_age_days: float = 2.0
-    limiter: RateLimiter = field(default_factory=lambda: MemoryRateLimiter(limit=5, window=60))
 
     @classmethod
     def build(cls, redis_clients: list[RedisClient], clock: Clock) -> CommentGuard:
-        return cls()
+        """Five comments a minute per address, counted in Redis across every instance."""
+        limiter = build_rate_limit(redis_clients, 5, 60, "ratelimit:comment:", clock)
+        return cls(limiter=limiter, clock=clock)
 
 
 class ArticleHandler(ReaderHandler):
@@ -88,7 +93,7 @@ class CommentHandler(ArticleHandler):
             form = comments.CommentForm(
                 self.current_user.shown_name, form.author_email, form.content, form.reply_to
             )
-        refusal = self.spam_refusal()
+        refusal = await self.spam_refusal()
         if refusal is None:
             try:
                 posted = await self.run(
@@ -115,20 +120,25 @@ class CommentHandler(ArticleHandler):
         else:
             self.redirect(f"{posted.article_url}#floor-{posted.floor}", status=303)
 
-    def spam_refusal(self) -> tuple[int, str] | None:
+    async def spam_refusal(self) -> tuple[int, str] | None:
         """(status, reason) when the post looks automated or comes too often, else None."""
         guard = self.application.comment_guard
         if self.get_argument(HONEYPOT_FIELD, ""):
-            return 400, "Your comment looks automated and was not posted."
+            return 400, self._("Your comment looks automated and was not posted.")
         shown_at = self.decode_form_time(guard.max_age_days)
         if shown_at is None:
-            return 400, "The form has expired. Please post your comment again."
-        if time.time() - shown_at < guard.min_seconds:
-            return 400, "That was very fast. Please wait a few seconds and post again."
-        retry_after = guard.limiter.hit(self.request.remote_ip or "")
-        if retry_after is not None:
+            return 400, self._("The form has expired. Please post your comment again.")
+        if guard.clock.time() - shown_at < guard.min_seconds:
+            return 400, self._("That was very fast. Please wait a few seconds and post again.")
+        try:
+            retry_after = await guard.limiter.hit(self.request.remote_ip or "")
+        except RateLimitUnavailable:
+            # Redis is down: the honeypot and the form's clock still stand; the text is kept.
+            log.warning("comment rate limit unavailable; letting a comment through")
+            retry_after = 0
+        if retry_after:
             self.set_header("Retry-After", str(retry_after))
-            return 429, "You are commenting too often. Please wait a minute and try again."
+            return 429, self._("You are commenting too often. Please wait a minute and try again.")
         return None
 
     def decode_form_time(self, max_age_days: float) -> float | None:

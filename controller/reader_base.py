@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -162,7 +161,9 @@ class ReaderHandler(BaseHandler):
         return self._signed_form_time()
 
     def _signed_form_time(self) -> str:
-        return self.create_signed_value(FORM_TIME_NAME, str(int(time.time()))).decode()
+        return self.create_signed_value(
+            FORM_TIME_NAME, str(int(self.application.clock.time()))
+        ).decode()
 
     # --- counting ---------------------------------------------------------------------
 
@@ -205,7 +206,7 @@ class ReaderHandler(BaseHandler):
         live = await self.application.counters.today(today)
         return [
             dataclasses.replace(widget, stats=stats.with_live_counts(widget.stats, live))
-            if widget.kind == "stats"
+            if widget.kind == "stats" and widget.stats is not None
             else widget
             for widget in loaded
         ]

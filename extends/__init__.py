@@ -1,1 +1,1 @@
-"""Infrastructure behind small interfaces: database engine, Redis, sessions, cache, lease, jobs."""
+"""Infrastructure behind small interfaces: database, Redis, sessions, cache, rate limits, jobs."""

@@ -10,32 +10,36 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
+from extends.clock import SYSTEM_CLOCK, Clock
 from extends.redis import RedisClient, RedisUnavailable
 
 log = logging.getLogger("blog.cache")
 
 ALL = "all"
 
+T = TypeVar("T")
+
 
 class SiteCache:
     """Hot data in memory, each entry tagged with the scopes that invalidate it."""
 
-    def __init__(self, max_entries: int = 5000) -> None:
+    def __init__(self, max_entries: int = 5000, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.clock = clock
         self._entries: dict[str, tuple[frozenset[str], float | None, Any]] = {}
         self._max_entries = max_entries
         self._loading: dict[str, asyncio.Future[Any]] = {}
         self.generation = 0
 
     def get(self, key: str, default: Any = None) -> Any:
+        """The cached value, or ``default`` when missing or past its TTL."""
         entry = self._entries.get(key)
         if entry is None:
             return default
         _scopes, expires_at, value = entry
-        if expires_at is not None and expires_at <= time.monotonic():
+        if expires_at is not None and expires_at <= self.clock.monotonic():
             del self._entries[key]
             return default
         return value
@@ -43,28 +47,30 @@ class SiteCache:
     def set(
         self, key: str, value: Any, scopes: Iterable[str] = (), ttl: float | None = None
     ) -> None:
+        """Keep ``value`` under ``key``, dropped with any of ``scopes`` or after ``ttl`` s."""
         if len(self._entries) >= self._max_entries:
             # Crude but bounded: forget the oldest half.
             for old in list(self._entries)[: self._max_entries // 2]:
                 del self._entries[old]
-        expires_at = time.monotonic() + ttl if ttl else None
+        expires_at = self.clock.monotonic() + ttl if ttl else None
         self._entries[key] = (frozenset(scopes) | {key}, expires_at, value)
 
     async def get_or_load(
         self,
         key: str,
-        loader: Callable[[], Awaitable[Any]],
+        loader: Callable[[], Awaitable[T]],
         scopes: Iterable[str] = (),
         ttl: float | None = None,
-    ) -> Any:
+    ) -> T:
         """The cached value, or load it once even when many requests ask at the same time."""
         missing = object()
-        value = self.get(key, missing)
-        if value is not missing:
-            return value
+        cached = self.get(key, missing)
+        if cached is not missing:
+            # Whoever stored under ``key`` stored what this loader returns.
+            return cast(T, cached)
         pending = self._loading.get(key)
         if pending is not None:
-            return await asyncio.shield(pending)
+            return cast(T, await asyncio.shield(pending))
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._loading[key] = future
         generation = self.generation
@@ -100,11 +106,19 @@ class SiteCache:
 
 
 class InvalidationBus(Protocol):
-    async def publish(self, scopes: Iterable[str]) -> None: ...
+    """Tells every instance (or just this one) which scopes a write changed."""
 
-    def start(self) -> None: ...
+    async def publish(self, scopes: Iterable[str]) -> None:
+        """Drop ``scopes`` here and on every other instance."""
+        ...
 
-    def stop(self) -> None: ...
+    def start(self) -> None:
+        """Begin listening for the other instances' invalidations."""
+        ...
+
+    def stop(self) -> None:
+        """Stop listening."""
+        ...
 
 
 class LocalBus:
@@ -114,13 +128,14 @@ class LocalBus:
         self.cache = cache
 
     async def publish(self, scopes: Iterable[str]) -> None:
+        """Drop ``scopes`` from this process's cache."""
         self.cache.invalidate(scopes)
 
     def start(self) -> None:
-        pass
+        """Nothing to listen to."""
 
     def stop(self) -> None:
-        pass
+        """Nothing to stop."""
 
 
 INVALIDATION_CHANNEL = "inkwell:invalidate"
@@ -153,6 +168,7 @@ class RedisBus:
         self._task: asyncio.Task[None] | None = None
 
     async def publish(self, scopes: Iterable[str]) -> None:
+        """Drop ``scopes`` here at once, then tell the others (a warning if Redis is down)."""
         names = sorted(set(scopes))
         self.cache.invalidate(names)
         message = json.dumps({"from": self.instance_id, "scopes": names})
@@ -163,10 +179,12 @@ class RedisBus:
             log.warning("could not publish invalidation %s: Redis unavailable", names)
 
     def start(self) -> None:
+        """Subscribe in a background task that resubscribes after an outage."""
         if self._task is None:
             self._task = asyncio.ensure_future(self._listen())
 
     def stop(self) -> None:
+        """Cancel the subscriber task."""
         if self._task is not None:
             self._task.cancel()
             self._task = None

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from extends.clock import SYSTEM_CLOCK, Clock
 
 
 @dataclass
@@ -36,16 +37,21 @@ class Pending:
     batch: str = ""
 
     def is_empty(self) -> bool:
+        """True when there is nothing to write."""
         return not (self.page_views or self.visitors or self.article_views or self.unique_visitors)
 
 
 @dataclass(frozen=True)
 class TodayStats:
+    """One day's counts that are still in the counters (not yet in the database)."""
+
     page_views: int
     unique_visitors: int
 
 
 class Counters(Protocol):
+    """Where page views wait for the leader's flush."""
+
     async def record(self, day: dt.date, visitor_id: str, article_id: int | None) -> None:
         """Count one page view (and one article view when article_id is given)."""
 
@@ -62,7 +68,8 @@ class Counters(Protocol):
 class MemoryCounters:
     """Counters in this process (a single instance)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.clock = clock
         self._page_views: Counter[dt.date] = Counter()
         self._visitors: dict[dt.date, set[str]] = {}
         self._article_views: Counter[int] = Counter()
@@ -89,7 +96,7 @@ class MemoryCounters:
             visitors=visitors,
             article_views=dict(self._article_views),
             unique_visitors={day: len(ids) for day, ids in visitors.items()},
-            batch=f"{int(time.time())}-{secrets.token_hex(6)}",
+            batch=f"{int(self.clock.time())}-{secrets.token_hex(6)}",
         )
         self._page_views.clear()
         self._article_views.clear()

@@ -7,8 +7,8 @@ A flush must neither lose nor double-count a view, even when the leader changes
 in the middle of it. ``drain`` therefore hands out one *batch* at a time, in one
 Lua script (atomic in Redis): the live counts renamed to a batch with a fresh
 token, or a batch that was drained before and never committed (this instance's
-failed write, or another's once older than ``orphan_after_seconds``: its leader
-died), under its own token. The batch stays in Redis until ``commit`` deletes
+failed write, or another's once older than ``orphan_after_seconds`` on the injected
+clock: its leader died), under its own token. The batch stays in Redis until ``commit`` deletes
 it; the database remembers which tokens it has applied, so a batch written by a
 leader that died before committing is recognised and not written twice.
 Views recorded while a flush runs go to the live keys and wait for the next one.
@@ -19,10 +19,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-import time
 
+from extends.clock import SYSTEM_CLOCK, Clock
 from extends.counters import Pending, TodayStats
-from extends.redis import RedisClient, RedisUnavailable
+from extends.redis import RedisClient, RedisReply, RedisUnavailable, as_bytes, as_int, as_list
 
 log = logging.getLogger("blog.counters")
 
@@ -38,21 +38,21 @@ ORPHAN_AFTER_SECONDS = 300
 WARN_EVERY_SECONDS = 60
 
 # KEYS: live page views, live article views, batch index.
-# ARGV: new batch token, batch key prefix, orphan age in ms, then this instance's own
-# uncommitted batch tokens (a failed write: taken back whatever their age).
+# ARGV: new batch token, batch key prefix, orphan age in ms, now in ms (the instances'
+# clock: batches are stamped and aged with it), then this instance's own uncommitted
+# batch tokens (a failed write: taken back whatever their age).
 # Returns {token, page view pairs, article view pairs}; the token is "" when nothing waits.
 DRAIN_SCRIPT = """
 local live_pv, live_articles, batches = KEYS[1], KEYS[2], KEYS[3]
 local token, prefix, orphan_ms = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local now = redis.call('TIME')
-local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local now_ms = tonumber(ARGV[4])
 local function take(batch)
   -- Re-stamp it: nobody else may claim it while this flush writes it.
   redis.call('ZADD', batches, now_ms, batch)
   return {batch, redis.call('HGETALL', prefix .. batch .. ':pv'),
           redis.call('HGETALL', prefix .. batch .. ':articles')}
 end
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   if redis.call('ZSCORE', batches, ARGV[i]) then return take(ARGV[i]) end
 end
 local orphans = redis.call('ZRANGEBYSCORE', batches, '-inf', now_ms - orphan_ms, 'LIMIT', 0, 1)
@@ -71,26 +71,36 @@ return {'', {}, {}}
 """
 
 
-def _pairs(flat: list[bytes]) -> list[tuple[str, int]]:
-    return [(flat[i].decode(), int(flat[i + 1])) for i in range(0, len(flat), 2)]
+def _text(reply: RedisReply) -> str:
+    return (as_bytes(reply) or b"").decode()
+
+
+def _pairs(reply: RedisReply) -> list[tuple[str, int]]:
+    """HGETALL's flat [field, value, field, value...] as (field, number) pairs."""
+    flat = as_list(reply)
+    return [(_text(flat[i]), as_int(flat[i + 1])) for i in range(0, len(flat), 2)]
 
 
 class RedisCounters:
     """The ``Counters`` protocol over one Redis server."""
 
     def __init__(
-        self, client: RedisClient, orphan_after_seconds: float = ORPHAN_AFTER_SECONDS
+        self,
+        client: RedisClient,
+        orphan_after_seconds: float = ORPHAN_AFTER_SECONDS,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.client = client
         self.orphan_after_seconds = orphan_after_seconds
-        self._last_warning = 0.0
+        self.clock = clock
+        self._last_warning = float("-inf")
         # Batches this instance drained and has not committed (their write failed).
         self._uncommitted: set[str] = set()
 
     async def record(self, day: dt.date, visitor_id: str, article_id: int | None) -> None:
         """Count a view; when Redis is down the view is lost, the page is still served."""
         visitors_key = f"{PREFIX}uv:{day.isoformat()}"
-        commands: list[tuple[object, ...]] = [
+        commands: list[tuple[str | int, ...]] = [
             ("HINCRBY", PAGE_VIEWS_KEY, day.isoformat(), 1),
             ("PFADD", visitors_key, visitor_id),
             ("EXPIRE", visitors_key, VISITORS_TTL_SECONDS),
@@ -112,24 +122,25 @@ class RedisCounters:
         except RedisUnavailable as exc:
             self._warn(f"today's counts are unavailable: {exc}")
             return TodayStats(0, 0)
-        return TodayStats(int(views or 0), int(visitors or 0))
+        return TodayStats(as_int(views), as_int(visitors))
 
     async def drain(self) -> Pending:
         """The next batch: a retry, an orphan or the live counts; raises RedisUnavailable."""
-        fresh = f"{int(time.time())}-{secrets.token_hex(6)}"
-        token, page_views, article_views = await self.client.call(
-            "EVAL",
+        now = self.clock.time()
+        fresh = f"{int(now)}-{secrets.token_hex(6)}"
+        reply = await self.client.eval(
             DRAIN_SCRIPT,
-            3,
-            PAGE_VIEWS_KEY,
-            ARTICLE_VIEWS_KEY,
-            BATCHES_KEY,
-            fresh,
-            BATCH_PREFIX,
-            int(self.orphan_after_seconds * 1000),
-            *sorted(self._uncommitted),
+            [PAGE_VIEWS_KEY, ARTICLE_VIEWS_KEY, BATCHES_KEY],
+            [
+                fresh,
+                BATCH_PREFIX,
+                int(self.orphan_after_seconds * 1000),
+                int(now * 1000),
+                *sorted(self._uncommitted),
+            ],
         )
-        token = token.decode() if isinstance(token, bytes) else str(token)
+        token_reply, page_views, article_views = as_list(reply)
+        token = _text(token_reply)
         if not token:
             return Pending()
         if token != fresh and token not in self._uncommitted:
@@ -144,7 +155,7 @@ class RedisCounters:
             counts = await self.client.pipeline(
                 *(("PFCOUNT", f"{PREFIX}uv:{day.isoformat()}") for day in days)
             )
-            pending.unique_visitors = {day: int(n) for day, n in zip(days, counts, strict=True)}
+            pending.unique_visitors = {day: as_int(n) for day, n in zip(days, counts, strict=True)}
         self._uncommitted.add(token)
         return pending
 
@@ -160,7 +171,7 @@ class RedisCounters:
 
     def _warn(self, message: str) -> None:
         # Once a minute is enough: during an outage every page view would say it again.
-        now = time.monotonic()
+        now = self.clock.monotonic()
         if now - self._last_warning >= WARN_EVERY_SECONDS:
             self._last_warning = now
             log.warning(message)

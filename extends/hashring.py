@@ -30,17 +30,13 @@ class HashRing(Generic[Node]):
         weights = dict(nodes) if isinstance(nodes, Mapping) else {node: 1 for node in nodes}
         if not weights:
             raise ValueError("a hash ring needs at least one node")
-        self._virtual_nodes = virtual_nodes
-        self._points: list[int] = []
-        self._owners: list[Node] = []
-        ring = []
+        ring: list[tuple[int, Node]] = []
         for node, weight in weights.items():
             for replica in range(virtual_nodes * max(1, int(weight))):
                 ring.append((_hash(f"{node}#{replica}"), node))
         ring.sort(key=lambda point: point[0])
         self._points = [point for point, _ in ring]
         self._owners = [node for _, node in ring]
-        self.nodes = list(weights)
 
     def node_for(self, key: str) -> Node:
         """The node that owns ``key``: the first virtual node clockwise from its hash."""

@@ -34,10 +34,8 @@ def load_translations(directory: Path) -> list[str]:
                     table.setdefault(plural, {})[english] = translated
         translations[language_dir.name] = table
     # Tornado keeps CSV translations in module state; this is its documented format.
-    tornado.locale._translations = translations  # type: ignore[attr-defined]
-    tornado.locale._supported_locales = frozenset(  # type: ignore[attr-defined]
-        [*translations, DEFAULT_LANGUAGE]
-    )
-    tornado.locale._use_gettext = False  # type: ignore[attr-defined]
+    tornado.locale._translations = translations
+    tornado.locale._supported_locales = frozenset([*translations, DEFAULT_LANGUAGE])
+    tornado.locale._use_gettext = False
     tornado.locale.set_default_locale(DEFAULT_LANGUAGE)
     return sorted(set(translations) | {DEFAULT_LANGUAGE})

@@ -17,12 +17,20 @@ log = logging.getLogger("blog.jobs")
 
 
 class Lease(Protocol):
+    """Who runs the periodic jobs: ``is_leader`` is True on one instance at a time."""
+
     @property
-    def is_leader(self) -> bool: ...
+    def is_leader(self) -> bool:
+        """True while this instance may run the jobs."""
+        ...
 
-    def start(self) -> None: ...
+    def start(self) -> None:
+        """Begin taking (and keeping) the lease."""
+        ...
 
-    async def stop(self) -> None: ...
+    async def stop(self) -> None:
+        """Give the lease up."""
+        ...
 
 
 class LocalLease:
@@ -31,14 +39,16 @@ class LocalLease:
     is_leader = True
 
     def start(self) -> None:
-        pass
+        """Nothing to take."""
 
     async def stop(self) -> None:
-        pass
+        """Nothing to give up."""
 
 
 @dataclass
 class Job:
+    """A named coroutine function run every ``interval`` seconds."""
+
     name: str
     interval: float
     run: Callable[[], Awaitable[object]]
@@ -53,12 +63,15 @@ class PeriodicJobs:
         self._tasks: list[asyncio.Task[None]] = []
 
     def add(self, name: str, interval: float, run: Callable[[], Awaitable[object]]) -> None:
+        """Register a job (before ``start``)."""
         self.jobs.append(Job(name, interval, run))
 
     def start(self) -> None:
+        """Start one background loop per job."""
         self._tasks = [asyncio.ensure_future(self._loop(job)) for job in self.jobs]
 
     async def stop(self) -> None:
+        """Cancel the loops and wait for them to end."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

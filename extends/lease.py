@@ -8,7 +8,9 @@ its next attempt.
 
 ``is_leader`` is conservative: it turns False as soon as a renewal fails, and
 also when the last successful renewal is so old that the key might have expired
-in Redis, so two instances never both believe they lead.
+in Redis, so two instances never both believe they lead. That belief is timed on
+this process's own monotonic clock, not an injected one: it must expire no later
+than the key's TTL, which Redis counts in real time.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class RedisLease:
 
     @property
     def is_leader(self) -> bool:
+        """True while this instance surely holds the lease."""
         return time.monotonic() < self._valid_until
 
     @property
@@ -69,6 +72,7 @@ class RedisLease:
         return self.ttl_ms / 1000 / 3
 
     def start(self) -> None:
+        """Take and renew the lease in a background task, every ``interval_seconds``."""
         if self._task is None:
             self._task = asyncio.ensure_future(self._keep())
 
@@ -82,7 +86,7 @@ class RedisLease:
         self._valid_until = 0.0
         if was_leader:
             try:
-                await self.client.call("EVAL", RELEASE_SCRIPT, 1, self.key, self.holder_id)
+                await self.client.eval(RELEASE_SCRIPT, [self.key], [self.holder_id])
                 log.info("leader lease released by %s", self.holder_id)
             except RedisUnavailable:
                 log.warning("could not release the leader lease; it expires on its own")
@@ -93,8 +97,8 @@ class RedisLease:
         was_leader = self.is_leader
         try:
             if was_leader:
-                reply = await self.client.call(
-                    "EVAL", RENEW_SCRIPT, 1, self.key, self.holder_id, self.ttl_ms
+                reply = await self.client.eval(
+                    RENEW_SCRIPT, [self.key], [self.holder_id, self.ttl_ms]
                 )
                 holding = reply == 1
             else:

@@ -12,75 +12,119 @@ import datetime
 import json
 import logging
 import secrets
-import time
 from typing import Any, Protocol
 
 import tornado.locks
 import tornado.util
 
-from extends.redis import RedisClient, RedisUnavailable
+from extends.clock import SYSTEM_CLOCK, Clock
+from extends.errors import Unavailable
+from extends.redis import RedisArg, RedisClient, RedisUnavailable, as_bytes, as_int
 
 log = logging.getLogger("blog.qr")
 
 KEY_PREFIX = "qr:"
 CHANNEL = "inkwell:qr"
-STATUSES = ("pending", "scanned", "confirmed", "cancelled")
+# The ticket's deadline, in seconds since the epoch on the stores' clock.
+EXPIRES_FIELD = "expires_at"
 
-# Take the ticket only when it is confirmed, and only once: the desktop signs in with it.
+# KEYS[1] the ticket, ARGV[1] now. Take the ticket only when it is confirmed and not
+# expired, and only once: the desktop signs in with it.
 _CLAIM_SCRIPT = """
 local value = redis.call('GET', KEYS[1])
 if not value then return nil end
-if cjson.decode(value)['status'] == 'confirmed' then
+local ticket = cjson.decode(value)
+if ticket['expires_at'] and tonumber(ticket['expires_at']) <= tonumber(ARGV[1]) then
+  return nil
+end
+if ticket['status'] == 'confirmed' then
   redis.call('DEL', KEYS[1])
   return value
 end
 return nil
 """
 
+# KEYS[1] the ticket, ARGV[1] its new JSON, ARGV[2] now. Never resurrect an expired ticket;
+# KEEPTTL: a scan does not extend its life. Returns 1 when written.
+_UPDATE_SCRIPT = """
+local value = redis.call('GET', KEYS[1])
+if not value then return 0 end
+local deadline = cjson.decode(value)['expires_at']
+if deadline and tonumber(deadline) <= tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+return 1
+"""
 
-class TicketStoreUnavailable(Exception):
+
+class TicketStoreUnavailable(Unavailable):
     """The ticket store (Redis) cannot be reached."""
+
+    user_message = "Signing in is unavailable for a moment. Please retry soon."
 
 
 class TicketStore(Protocol):
-    async def create(self, token: str, ticket: dict[str, Any], ttl: int) -> None: ...
+    """Where tickets live for ``ttl`` seconds; each carries its deadline as ``expires_at``."""
 
-    async def get(self, token: str) -> dict[str, Any] | None: ...
+    async def create(self, token: str, ticket: dict[str, Any], ttl: int) -> None:
+        """Keep a new ticket for ``ttl`` seconds from now."""
+        ...
 
-    async def update(self, token: str, ticket: dict[str, Any]) -> bool: ...
+    async def get(self, token: str) -> dict[str, Any] | None:
+        """The ticket, or None when unknown or expired."""
+        ...
 
-    async def claim(self, token: str) -> dict[str, Any] | None: ...
+    async def update(self, token: str, ticket: dict[str, Any]) -> bool:
+        """Replace a live ticket (one read with ``get``), keeping its deadline; False if gone."""
+        ...
+
+    async def claim(self, token: str) -> dict[str, Any] | None:
+        """Take a confirmed ticket away, once; None when it is not (or no longer) confirmed."""
+        ...
+
+    def purge_expired(self) -> int:
+        """Drop expired tickets now; how many were dropped (a store that expires by itself: 0)."""
+        ...
+
+
+def _expired(ticket: dict[str, Any], now: float) -> bool:
+    deadline = ticket.get(EXPIRES_FIELD)
+    return isinstance(deadline, int | float) and deadline <= now
 
 
 class MemoryTicketStore:
     """Tickets in this process (a single instance)."""
 
-    def __init__(self) -> None:
-        self._tickets: dict[str, tuple[float, dict[str, Any]]] = {}
+    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.clock = clock
+        self._tickets: dict[str, dict[str, Any]] = {}
 
     async def create(self, token: str, ticket: dict[str, Any], ttl: int) -> None:
-        self._tickets[token] = (time.monotonic() + ttl, dict(ticket))
+        self._tickets[token] = {**ticket, EXPIRES_FIELD: self.clock.time() + ttl}
 
     def purge_expired(self) -> int:
-        """Forget expired tickets (Redis does this by itself with the key's TTL)."""
-        now = time.monotonic()
-        stale = [key for key, (expires, _) in self._tickets.items() if expires <= now]
-        for key in stale:
-            del self._tickets[key]
+        """Forget expired tickets (Redis does this by itself); returns how many went."""
+        now = self.clock.time()
+        stale = [token for token, ticket in self._tickets.items() if _expired(ticket, now)]
+        for token in stale:
+            del self._tickets[token]
         return len(stale)
 
+    def __len__(self) -> int:
+        """How many tickets are held, expired ones included until they are purged."""
+        return len(self._tickets)
+
     async def get(self, token: str) -> dict[str, Any] | None:
-        item = self._tickets.get(token)
-        if item is None or item[0] <= time.monotonic():
+        ticket = self._tickets.get(token)
+        if ticket is None or _expired(ticket, self.clock.time()):
             self._tickets.pop(token, None)
             return None
-        return dict(item[1])
+        return dict(ticket)
 
     async def update(self, token: str, ticket: dict[str, Any]) -> bool:
-        item = self._tickets.get(token)
-        if item is None or item[0] <= time.monotonic():
+        stored = await self.get(token)
+        if stored is None:
             return False
-        self._tickets[token] = (item[0], dict(ticket))
+        self._tickets[token] = {**ticket, EXPIRES_FIELD: stored[EXPIRES_FIELD]}
         return True
 
     async def claim(self, token: str) -> dict[str, Any] | None:
@@ -92,57 +136,86 @@ class MemoryTicketStore:
 
 
 class RedisTicketStore:
-    """Tickets in Redis, so the phone and the desktop may reach different instances."""
+    """Tickets in Redis, so the phone and the desktop may reach different instances.
 
-    def __init__(self, client: RedisClient) -> None:
+    The key's TTL only collects garbage: a ticket past its ``expires_at`` on the injected
+    clock is expired even while Redis still holds it.
+    """
+
+    def __init__(self, client: RedisClient, clock: Clock = SYSTEM_CLOCK) -> None:
         self.client = client
+        self.clock = clock
 
-    async def _call(self, *args: Any) -> Any:
+    def purge_expired(self) -> int:
+        # Every key carries a TTL: Redis drops expired tickets by itself.
+        return 0
+
+    async def _eval(self, script: str, token: str, *args: RedisArg) -> bytes | int | None:
         try:
-            return await self.client.call(*args)
+            reply = await self.client.eval(script, [KEY_PREFIX + token], args)
+        except RedisUnavailable as exc:
+            raise TicketStoreUnavailable(str(exc)) from exc
+        return reply if isinstance(reply, bytes | int) else None
+
+    async def create(self, token: str, ticket: dict[str, Any], ttl: int) -> None:
+        value = json.dumps({**ticket, EXPIRES_FIELD: self.clock.time() + ttl})
+        try:
+            await self.client.call("SET", KEY_PREFIX + token, value, "EX", ttl)
         except RedisUnavailable as exc:
             raise TicketStoreUnavailable(str(exc)) from exc
 
-    async def create(self, token: str, ticket: dict[str, Any], ttl: int) -> None:
-        await self._call("SET", KEY_PREFIX + token, json.dumps(ticket), "EX", ttl)
-
     async def get(self, token: str) -> dict[str, Any] | None:
-        value = await self._call("GET", KEY_PREFIX + token)
-        return json.loads(value) if value else None
+        try:
+            value = as_bytes(await self.client.call("GET", KEY_PREFIX + token))
+        except RedisUnavailable as exc:
+            raise TicketStoreUnavailable(str(exc)) from exc
+        return self._live(value)
 
     async def update(self, token: str, ticket: dict[str, Any]) -> bool:
-        # XX: never resurrect an expired ticket; KEEPTTL: a scan does not extend its life.
-        reply = await self._call("SET", KEY_PREFIX + token, json.dumps(ticket), "XX", "KEEPTTL")
-        return reply == b"OK"
+        now = f"{self.clock.time():.6f}"
+        reply = await self._eval(_UPDATE_SCRIPT, token, json.dumps(ticket), now)
+        return as_int(reply) == 1
 
     async def claim(self, token: str) -> dict[str, Any] | None:
-        value = await self._call("EVAL", _CLAIM_SCRIPT, 1, KEY_PREFIX + token)
-        return json.loads(value) if value else None
+        reply = await self._eval(_CLAIM_SCRIPT, token, f"{self.clock.time():.6f}")
+        return self._live(reply if isinstance(reply, bytes) else None)
+
+    def _live(self, value: bytes | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        ticket = json.loads(value)
+        if not isinstance(ticket, dict) or _expired(ticket, self.clock.time()):
+            return None
+        return ticket
 
 
 class QrTickets:
     """Creates, changes and waits on tickets; wakes waiters on every instance."""
 
-    def __init__(self, store: TicketStore, ttl: int, publisher: RedisClient | None = None) -> None:
+    def __init__(
+        self,
+        store: TicketStore,
+        ttl: int,
+        publisher: RedisClient | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self.store = store
         self.ttl = ttl
         self.publisher = publisher
+        self.clock = clock
         self._events: dict[str, tornado.locks.Event] = {}
         self._listener: asyncio.Task[None] | None = None
         self._stopping = False
 
-    @staticmethod
-    def new_token() -> str:
-        return secrets.token_urlsafe(24)
-
     async def create(self, desktop: dict[str, Any]) -> str:
         """A new pending ticket for a desktop browser; returns its token."""
-        token = self.new_token()
-        ticket = {"status": "pending", "desktop": desktop, "created": time.time()}
+        token = secrets.token_urlsafe(24)
+        ticket = {"status": "pending", "desktop": desktop, "created": self.clock.time()}
         await self.store.create(token, ticket, self.ttl)
         return token
 
     async def get(self, token: str) -> dict[str, Any] | None:
+        """The ticket (``status``, ``desktop``...), or None when unknown or expired."""
         return await self.store.get(token)
 
     async def set_status(self, token: str, status: str, **extra: Any) -> dict[str, Any] | None:
@@ -157,9 +230,11 @@ class QrTickets:
         return ticket
 
     async def claim(self, token: str) -> dict[str, Any] | None:
+        """Take a confirmed ticket, once (the desktop signs in with it); else None."""
         return await self.store.claim(token)
 
     async def notify(self, token: str) -> None:
+        """Wake the waiters on ``token`` here and, through Redis, on every instance."""
         self._wake(token)
         if self.publisher is not None:
             try:
@@ -222,7 +297,11 @@ class QrTickets:
             await asyncio.gather(self._listener, return_exceptions=True)
 
 
-def build_qr_tickets(redis_clients: list[RedisClient], ttl: int) -> QrTickets:
+def build_qr_tickets(
+    redis_clients: list[RedisClient], ttl: int, clock: Clock = SYSTEM_CLOCK
+) -> QrTickets:
+    """Tickets in Redis, changes published there, when configured; else in this process."""
     if redis_clients:
-        return QrTickets(RedisTicketStore(redis_clients[0]), ttl, publisher=redis_clients[0])
-    return QrTickets(MemoryTicketStore(), ttl)
+        client = redis_clients[0]
+        return QrTickets(RedisTicketStore(client, clock), ttl, publisher=client, clock=clock)
+    return QrTickets(MemoryTicketStore(clock), ttl, clock=clock)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias, cast
 from urllib.parse import urlparse
 
+from extends.errors import Unavailable
 from extends.tornadis_compat import tornadis
 
 log = logging.getLogger("blog.redis")
@@ -20,8 +22,13 @@ CONNECT_TIMEOUT_SECONDS = 2
 COMMAND_TIMEOUT_SECONDS = 5
 POOL_SIZE = 16
 
+# tornadis sends only str, bytes and int: floats (scores, times) travel as text.
+RedisArg: TypeAlias = str | bytes | int
+# What a command answers: a bulk or status string, an integer, nil, or an array of these.
+RedisReply: TypeAlias = bytes | int | list["RedisReply"] | None
 
-class RedisUnavailable(Exception):
+
+class RedisUnavailable(Unavailable):
     """Redis could not be reached or refused the command."""
 
 
@@ -29,24 +36,62 @@ class _ConnectionLost(Exception):
     """The connection broke under a command (worth one retry on a fresh connection)."""
 
 
-def parse_redis_url(url: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RedisAddress:
+    """Where one Redis server listens, and which database to use there."""
+
+    host: str
+    port: int
+    password: str | None
+    db: int
+
+
+def parse_redis_url(url: str) -> RedisAddress:
     """host, port, password and db of a redis:// URL."""
     parsed = urlparse(url)
     if parsed.scheme not in ("redis", ""):
         raise ValueError(f"unsupported Redis URL: {url}")
     db = parsed.path.lstrip("/")
-    return {
-        "host": parsed.hostname or "127.0.0.1",
-        "port": parsed.port or 6379,
-        "password": parsed.password,
-        "db": int(db) if db else 0,
-    }
+    return RedisAddress(
+        host=parsed.hostname or "127.0.0.1",
+        port=parsed.port or 6379,
+        password=parsed.password,
+        db=int(db) if db else 0,
+    )
 
 
-def _check(reply: Any) -> Any:
+def _check(reply: Any) -> RedisReply:
+    """The reply as a typed value; an error object (tornadis returns them) raises."""
     if isinstance(reply, tornadis.TornadisException):
         raise RedisUnavailable(str(reply))
-    return reply
+    return cast(RedisReply, reply)
+
+
+def as_bytes(reply: RedisReply) -> bytes | None:
+    """A string reply (GET, EVAL returning a value), or None for nil."""
+    if reply is None or isinstance(reply, bytes):
+        return reply
+    raise TypeError(f"expected a string reply from Redis, got {reply!r}")
+
+
+def as_int(reply: RedisReply) -> int:
+    """An integer reply (INCR, ZCARD, EVAL returning a number); nil counts as 0."""
+    if reply is None:
+        return 0
+    if isinstance(reply, int):
+        return reply
+    if isinstance(reply, bytes):
+        return int(reply)
+    raise TypeError(f"expected an integer reply from Redis, got {reply!r}")
+
+
+def as_list(reply: RedisReply) -> list[RedisReply]:
+    """An array reply (HGETALL, ZRANGE, EVAL returning a table); nil is empty."""
+    if reply is None:
+        return []
+    if isinstance(reply, list):
+        return reply
+    raise TypeError(f"expected an array reply from Redis, got {reply!r}")
 
 
 class RedisClient:
@@ -54,36 +99,56 @@ class RedisClient:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._options = parse_redis_url(url)
+        self.address = parse_redis_url(url)
         self._pool = tornadis.ClientPool(
             max_size=POOL_SIZE,
             client_timeout=-1,
-            host=self._options["host"],
-            port=self._options["port"],
-            password=self._options["password"],
-            db=self._options["db"],
+            host=self.address.host,
+            port=self.address.port,
+            password=self.address.password,
+            db=self.address.db,
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
         )
 
     def __repr__(self) -> str:
-        return f"RedisClient({self._options['host']}:{self._options['port']})"
+        return f"RedisClient({self.address.host}:{self.address.port})"
 
-    async def call(self, *args: Any) -> Any:
-        """Run one command and return its reply; raises RedisUnavailable.
+    async def call(self, *args: RedisArg) -> RedisReply:
+        """Run one command and return its reply; raises RedisUnavailable."""
+        return _check(await self._send(*args))
+
+    async def eval(
+        self, script: str, keys: Sequence[str], args: Sequence[RedisArg] = ()
+    ) -> RedisReply:
+        """Run a Lua script (atomic in Redis) over ``keys`` with ``args``."""
+        return await self.call("EVAL", script, len(keys), *keys, *args)
+
+    async def pipeline(self, *commands: Sequence[RedisArg]) -> list[RedisReply]:
+        """Run several commands in one round trip; raises RedisUnavailable if any fails."""
+        pipe = tornadis.Pipeline()
+        for command in commands:
+            pipe.stack_call(*command)
+        replies = await self._send(pipe)
+        if not isinstance(replies, list):
+            return [_check(replies)]
+        return [_check(reply) for reply in replies]
+
+    async def _send(self, *args: Any) -> Any:
+        """Send a command (or a tornadis Pipeline) and return tornadis's untyped reply.
 
         A pooled connection that died while idle (a Redis restart) is noticed only when it is
         used: the command is then tried once more on a fresh connection.
         """
         try:
-            return await self._call_once(*args)
+            return await self._send_once(*args)
         except _ConnectionLost:
             pass
         try:
-            return await self._call_once(*args)
+            return await self._send_once(*args)
         except _ConnectionLost as exc:
             raise RedisUnavailable(str(exc)) from None
 
-    async def _call_once(self, *args: Any) -> Any:
+    async def _send_once(self, *args: Any) -> Any:
         client = await self._pool.get_connected_client()
         if isinstance(client, tornadis.TornadisException):
             # tornadis keeps the pool's slot when connecting fails: give it back, or the
@@ -111,23 +176,17 @@ class RedisClient:
             self._pool.release_client(client)
             if isinstance(reply, tornadis.ConnectionError):
                 raise _ConnectionLost(str(reply))
-        return _check(reply)
-
-    async def pipeline(self, *commands: tuple[Any, ...]) -> list[Any]:
-        """Run several commands in one round trip."""
-        pipe = tornadis.Pipeline()
-        for command in commands:
-            pipe.stack_call(*command)
-        replies = await self.call(pipe)
-        return [_check(reply) for reply in replies]
+        return reply
 
     async def ping(self) -> bool:
+        """True when the server answers PING (the health check asks this)."""
         try:
             return await self.call("PING") == b"PONG"
         except RedisUnavailable:
             return False
 
     def close(self) -> None:
+        """Close every pooled connection."""
         self._pool.destroy()
 
     async def subscribe(
@@ -139,9 +198,9 @@ class RedisClient:
         message: from then on nothing published on the channels is missed.
         """
         client = tornadis.PubSubClient(
-            host=self._options["host"],
-            port=self._options["port"],
-            password=self._options["password"],
+            host=self.address.host,
+            port=self.address.port,
+            password=self.address.password,
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
             autoconnect=False,
         )

@@ -14,9 +14,9 @@ import tornado.gen
 from tornado.concurrent import Future, future_set_result_unless_cancelled
 
 
-def _task(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
+def _task(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
     """Call ``func(*args, callback=...)`` and return a Future of the callback's argument."""
-    future: Future = Future()
+    future: Future[Any] = Future()
 
     def set_result(result: Any = None) -> None:
         future_set_result_unless_cancelled(future, result)
@@ -30,7 +30,7 @@ def _task(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
 
 
 if not hasattr(tornado.gen, "Task"):
-    tornado.gen.Task = _task  # type: ignore[attr-defined]
+    tornado.gen.Task = _task  # type: ignore[attr-defined]  # Tornado 6 removed it: restoring it is the point
 
 import tornadis  # noqa: E402  (must follow the patch)
 

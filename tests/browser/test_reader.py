@@ -1,13 +1,13 @@
 """A reader in a real browser: comments through the real form, a phone-sized screen."""
 
+from extends.ratelimit import MemoryRateLimit
 from service.demo import load_demo_site
-from service.ratelimit import MemoryRateLimiter
 
 
 def open_demo(live):
     live.service(load_demo_site)
     live.app.comment_guard.min_seconds = 0
-    live.app.comment_guard.limiter = MemoryRateLimiter(limit=100, window=60)
+    live.app.comment_guard.limiter = MemoryRateLimit(limit=100, window=60)
 
 
 def test_a_reader_posts_a_comment_and_sees_it(live, page):

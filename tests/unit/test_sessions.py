@@ -6,16 +6,24 @@ import pytest
 
 from extends.redis import RedisClient
 from extends.session import MemorySessionStore, RedisSessionStore, SessionManager
+from tests.support.clock import FakeClock
+
+TTL = 60
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
 
 
 @pytest.fixture(params=["memory", "redis"])
-def manager(request):
+def manager(request, clock):
     if request.param == "memory":
-        yield SessionManager(MemorySessionStore(), ttl=1)
+        yield SessionManager(MemorySessionStore(clock), ttl=TTL, clock=clock)
         return
     url = request.getfixturevalue("redis_url")
     client = RedisClient(url)
-    yield SessionManager(RedisSessionStore([client]), ttl=1)
+    yield SessionManager(RedisSessionStore([client], clock), ttl=TTL, clock=clock)
     client.close()
 
 
@@ -40,15 +48,34 @@ def test_unknown_id_gives_a_fresh_anonymous_session(manager):
     assert session.sid is None and session.get("user") is None
 
 
-def test_session_expires_after_its_ttl(manager):
+def test_session_expires_after_its_ttl(manager, clock):
     async def scenario():
         session = await manager.load(None)
         session["user"] = {"id": 2}
         await manager.save(session)
-        await asyncio.sleep(1.6)
+        clock.advance(TTL - 1)
+        before = await manager.load(session.sid)
+        clock.advance(2)
+        return before, await manager.load(session.sid)
+
+    before, after = run(scenario())
+    assert before.get("user") == {"id": 2}
+    assert after.sid is None and after.get("user") is None
+
+
+def test_a_session_in_use_slides_its_expiry(manager, clock):
+    async def scenario():
+        session = await manager.load(None)
+        session["user"] = {"id": 4}
+        await manager.save(session)
+        clock.advance(TTL - 1)
+        session = await manager.load(session.sid)
+        session["seen"] = True
+        await manager.save(session)  # a change saves it again, for a full TTL
+        clock.advance(TTL - 1)
         return await manager.load(session.sid)
 
-    assert run(scenario()).get("user") is None
+    assert run(scenario()).get("user") == {"id": 4}
 
 
 def test_rotation_retires_the_old_id(manager):
@@ -75,6 +102,22 @@ def test_unchanged_session_is_not_written(manager):
         return session.sid
 
     assert run(scenario()) is None
+
+
+def test_the_memory_store_purges_what_expired(clock):
+    store = MemorySessionStore(clock)
+
+    async def scenario():
+        await store.save("old", {"n": 1}, ttl=10)
+        clock.advance(5)
+        await store.save("new", {"n": 2}, ttl=10)
+        held = len(store)
+        clock.advance(6)
+        return held, store.purge_expired(), len(store), await store.load("new")
+
+    held, purged, left, new = run(scenario())
+    assert (held, purged, left) == (2, 1, 1)
+    assert new == {"n": 2}
 
 
 def test_redis_sessions_spread_over_several_nodes(redis_url, tmp_path):

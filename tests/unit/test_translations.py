@@ -94,3 +94,14 @@ def test_service_messages_leave_numbers_to_their_details():
         if re.search(r"\d", PLACEHOLDERS.sub("", text.replace("1 to {", "{")))
     ]
     assert numbered == []
+
+
+def test_every_unavailable_page_message_has_a_chinese_translation():
+    """The 503 page says the store's ``user_message`` (extends/): each one is translated."""
+    table = chinese_table()
+    pattern = re.compile(r"""user_message = (["'])(.+?)\1""")
+    wanted = []
+    for path in sorted((ROOT / "extends").glob("*.py")):
+        wanted += [match.group(2) for match in pattern.finditer(path.read_text("utf-8"))]
+    assert len(wanted) >= 4
+    assert [text for text in wanted if text not in table] == []

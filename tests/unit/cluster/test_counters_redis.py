@@ -3,8 +3,9 @@
 import asyncio
 import datetime as dt
 
-from extends.counters_redis import RedisCounters
+from extends.counters_redis import ORPHAN_AFTER_SECONDS, RedisCounters
 from extends.redis import RedisClient
+from tests.support.clock import FakeClock
 
 DAY = dt.date(2026, 3, 14)
 NEXT_DAY = dt.date(2026, 3, 15)
@@ -57,16 +58,17 @@ def test_views_recorded_during_a_flush_wait_for_the_next(redis_url):
 def test_an_uncommitted_flush_is_taken_over_not_lost(redis_url):
     async def scenario():
         clients = [RedisClient(redis_url) for _ in range(2)]
+        clock = FakeClock()
         # The old leader drains, then dies before writing: its batch stays in Redis.
-        old_leader = RedisCounters(clients[0], orphan_after_seconds=0.2)
-        new_leader = RedisCounters(clients[1], orphan_after_seconds=0.2)
+        old_leader = RedisCounters(clients[0], clock=clock)
+        new_leader = RedisCounters(clients[1], clock=clock)
         for _ in range(4):
             await old_leader.record(DAY, "a", 9)
         abandoned = await old_leader.drain()
         await new_leader.record(DAY, "b", None)
         too_early = await new_leader.drain()  # the abandoned batch might still be in flight
         await new_leader.commit(too_early)
-        await asyncio.sleep(0.3)
+        clock.advance(ORPHAN_AFTER_SECONDS + 1)
         await new_leader.record(DAY, "c", None)
         taken_over = await new_leader.drain()
         await new_leader.commit(taken_over)
@@ -95,13 +97,14 @@ def test_a_batch_written_but_not_committed_is_not_counted_twice(redis_url, db):
 
     async def scenario():
         clients = [RedisClient(redis_url) for _ in range(2)]
-        old_leader = RedisCounters(clients[0], orphan_after_seconds=0.2)
-        new_leader = RedisCounters(clients[1], orphan_after_seconds=0.2)
+        clock = FakeClock()
+        old_leader = RedisCounters(clients[0], clock=clock)
+        new_leader = RedisCounters(clients[1], clock=clock)
         for visitor in "abcd":
             await old_leader.record(DAY, visitor, 9)
         batch = await old_leader.drain()
         first_write = flush_counters(db, batch)  # the write succeeds, then the leader dies
-        await asyncio.sleep(0.3)
+        clock.advance(ORPHAN_AFTER_SECONDS + 1)
         again = await new_leader.drain()
         second_write = flush_counters(db, again)
         await new_leader.commit(again)

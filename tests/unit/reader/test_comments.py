@@ -1,4 +1,4 @@
-"""Comment text rendering, identicons, the rate limiter and the floor numbering service."""
+"""Comment text rendering, identicons and the floor numbering service."""
 
 import pytest
 from sqlalchemy import select
@@ -8,7 +8,6 @@ from service import comments
 from service.demo import load_demo_site
 from service.errors import Forbidden, Invalid, NotFound
 from service.identicon import identicon_svg
-from service.ratelimit import MemoryRateLimiter
 
 
 def test_plain_text_becomes_paragraphs_and_links():
@@ -32,13 +31,6 @@ def test_identicons_are_stable_symmetric_svg():
     assert first.startswith("<svg") and "http" not in first.replace(
         'xmlns="http://www.w3.org/2000/svg"', ""
     )
-
-
-def test_the_rate_limiter_allows_a_few_then_says_when_to_retry():
-    limiter = MemoryRateLimiter(limit=2, window=60)
-    assert limiter.hit("1.2.3.4") is None and limiter.hit("1.2.3.4") is None
-    assert 1 <= limiter.hit("1.2.3.4") <= 61
-    assert limiter.hit("5.6.7.8") is None
 
 
 def form(content="Nice", name="Reader", reply_to=None):

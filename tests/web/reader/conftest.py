@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from extends.ratelimit import MemoryRateLimit
 from model import Article, Category
 from service.demo import load_demo_site
-from service.ratelimit import MemoryRateLimiter
 from service.site import ensure_settings
 
 _FORM_TIME = re.compile(r'name="form_time" value="([^"]+)"')
@@ -21,7 +21,7 @@ def site(live: Any) -> Any:
     """The sample site loaded; comment checks relaxed so tests need not wait (see guard)."""
     live.service(load_demo_site)
     live.app.comment_guard.min_seconds = 0
-    live.app.comment_guard.limiter = MemoryRateLimiter(limit=1000, window=60)
+    live.app.comment_guard.limiter = MemoryRateLimit(limit=1000, window=60)
     return live
 
 

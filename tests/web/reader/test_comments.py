@@ -7,8 +7,8 @@ from html.parser import HTMLParser
 
 from sqlalchemy import select
 
+from extends.ratelimit import MemoryRateLimit
 from model import Comment
-from service.ratelimit import MemoryRateLimiter
 from tests.support.live import BlogClient, page_text
 from tests.web.reader.conftest import (
     article_by_slug,
@@ -136,7 +136,7 @@ def test_the_honeypot_and_the_clock_stop_robots(site, client):
 
 
 def test_too_many_comments_from_one_address_are_refused(site, client):
-    site.app.comment_guard.limiter = MemoryRateLimiter(limit=2, window=60)
+    site.app.comment_guard.limiter = MemoryRateLimit(limit=2, window=60)
     article = article_by_slug(site, "writing-in-markdown")
     assert post_comment(client, article, "one").status_code == 303
     assert post_comment(client, article, "two").status_code == 303

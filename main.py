@@ -202,6 +202,7 @@ class Application(tornado.web.Application):
     def start_background(self) -> None:
         """Start what runs beside the requests: the cache bus, the lease, periodic jobs."""
         self.bus.start()
+        self.qr.start()
         self.lease.start()
         self.jobs.start()
 

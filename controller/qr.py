@@ -71,7 +71,7 @@ class QrWaitHandler(QrBaseHandler):
         since = self.get_argument("since", "pending")
         ticket = await self.tickets.get(token)
         if ticket is not None and ticket["status"] == since and since in WAITING_STATUSES:
-            await self.tickets.wait(token, self.application.config.qr_wait_seconds)
+            await self.tickets.wait(token, self.application.config.qr_wait_seconds, since)
             ticket = await self.tickets.get(token)
         if ticket is None:
             self.finish({"status": "expired"})

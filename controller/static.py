@@ -11,12 +11,20 @@ import tornado.web
 
 from service import feeds
 
+ROBOTS = "robots.txt"
+
 
 class StaticFiles(tornado.web.StaticFileHandler):
     async def get(self, path: str, include_body: bool = True) -> None:
-        if path == "robots.txt":
+        if path == ROBOTS:
             self.set_header("Content-Type", "text/plain; charset=UTF-8")
             body = feeds.robots_txt(f"{self.request.protocol}://{self.request.host}")
             self.finish(body if include_body else None)
             return
         await super().get(path, include_body)
+
+    def compute_etag(self) -> str | None:
+        if self.path_args[:1] == [ROBOTS]:
+            # Generated text: the ETag of what was written, not of a file on disk.
+            return tornado.web.RequestHandler.compute_etag(self)
+        return super().compute_etag()

@@ -242,8 +242,13 @@ class QrTickets:
             except RedisUnavailable:
                 log.warning("could not publish a QR ticket change")
 
-    async def wait(self, token: str, timeout: float) -> None:
-        """Return when the ticket changes (here or on another instance) or after ``timeout``."""
+    def start(self) -> None:
+        """Subscribe now, so a change published before the first long poll is not missed."""
+        self._ensure_listener()
+
+    async def wait(self, token: str, timeout: float, since: str | None = None) -> None:
+        """Return when the ticket leaves status ``since`` (here or on another instance), or
+        after ``timeout``."""
         if self._stopping:
             return
         self._ensure_listener()
@@ -251,6 +256,11 @@ class QrTickets:
         if event is None:
             event = self._events[token] = tornado.locks.Event()
         try:
+            if since is not None:
+                # Registered first, looked at second: a change in between is never missed.
+                ticket = await self.store.get(token)
+                if ticket is None or ticket.get("status") != since:
+                    return
             await event.wait(timeout=datetime.timedelta(seconds=timeout))
         except tornado.util.TimeoutError:
             pass

@@ -141,7 +141,7 @@ def test_scheduled_article_appears_once_the_job_runs(live, signed_in):
         session.commit()
 
     live.service(time_has_come)
-    live.call(lambda: live.app.jobs.run_now("publish_scheduled"))
+    live.call(lambda: live.app.jobs.run_now("publish-scheduled"))
     assert live.service(lambda s: s.get(Article, article_id).status) == "published"
     assert reader_sees(live, article_id, "From the future")
 

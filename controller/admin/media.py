@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import tornado.web
 
 from controller.admin.base import AdminHandler, FormError
 from service import media
+
+if TYPE_CHECKING:
+    from main import Application
 
 
 class MediaHandler(AdminHandler):
@@ -64,8 +69,17 @@ class MediaDeleteHandler(AdminHandler):
 class MediaFileHandler(tornado.web.StaticFileHandler):
     """Uploaded files from ``media_dir`` (in a cluster nginx serves /media/ itself)."""
 
-    def initialize(self) -> None:  # type: ignore[override]
-        super().initialize(path=self.application.config.media_dir)  # type: ignore[attr-defined]
+    def initialize(
+        self,
+        path: str = "",
+        default_filename: str | None = None,
+        allowed_symlink_directory: str | list[str] | None = None,
+    ) -> None:
+        # The route names no path: the media directory is the running instance's setting.
+        app = cast("Application", self.application)
+        super().initialize(
+            path or app.config.media_dir, default_filename, allowed_symlink_directory
+        )
 
     def set_extra_headers(self, path: str) -> None:
         # Served as the image type we detected, never sniffed into HTML.

@@ -95,12 +95,12 @@ class BlogClient(requests.Session):
         kwargs.setdefault("timeout", 30)
         return super().request(method, url, *args, **kwargs)
 
-    def get(self, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def get(self, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]  # url only, no params
         # requests.Session.get follows redirects unless told; a test wants to see them.
         kwargs.setdefault("allow_redirects", False)
         return self.request("GET", url, **kwargs)
 
-    def head(self, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def head(self, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]  # url only
         kwargs.setdefault("allow_redirects", False)
         return self.request("HEAD", url, **kwargs)
 

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import re
+import secrets
 
-from controller.base import BaseHandler, PageError
-from extends.throttle import sign_in_keys
+from controller.base import BaseHandler
+from extends.throttle import account_key
 from service import users
+
+log = logging.getLogger("blog.auth")
 
 MAX_USERNAME = 64
 MAX_PASSWORD = 1024
+# OWASP "device cookies": a browser that signed in before keeps its own attempt budget.
+DEVICE_COOKIE = "device"
+DEVICE_COOKIE_DAYS = 365
+_DEVICE_VALUE = re.compile(r"(\d+):([0-9a-f]{32})")
+
+
+def notify_sign_in_ceiling(user_id: int) -> None:
+    """Tell the owner that their account is under attack (for now a log line only)."""
+    log.warning("sign-in ceiling reached for user %d", user_id)
 
 
 class LoginHandler(BaseHandler):
@@ -26,27 +40,53 @@ class LoginHandler(BaseHandler):
         username = self.get_argument("username", "").strip()[:MAX_USERNAME]
         password = self.get_argument("password", "")[:MAX_PASSWORD]
         next_url = self.safe_next(self.get_argument("next", None), "/admin")
-        keys = sign_in_keys(username, self.request.remote_ip or "")
-        # The throttle is asked before any hash is compared: a blocked guess costs nothing.
-        wait = await self.application.throttle.retry_after(keys)
-        if wait:
-            raise PageError(429, self._too_many(wait), retry_after=wait)
+        # Counted against the account the database will match, however the name is spelled.
+        user_id = await self.run(users.user_id_for_name, username) if username else None
+        # Reserved before any hash is compared: concurrent guesses cannot overdraw the budget.
+        attempt = await self.application.throttle.reserve(
+            account_key(user_id, username), self.request.remote_ip or "", self._device(user_id)
+        )
+        if attempt.ceiling_reached and user_id is not None:
+            notify_sign_in_ceiling(user_id)
+        if attempt.wait:
+            self.set_status(429)
+            self.set_header("Retry-After", str(attempt.wait))
+            self._render_form(next_url, username, self._too_many(attempt.wait))
+            return
         user = await self.run(users.authenticate, username, password) if username else None
         if user is None:
-            await self.application.throttle.record_failure(keys)
             self.set_status(400)
             # One message for an unknown name and a wrong password: nothing to enumerate.
-            self.render(
-                "auth/login.html",
-                next_url=next_url,
-                username=username,
-                error=self._("Wrong user name or password."),
-            )
+            self._render_form(next_url, username, self._("Wrong user name or password."))
             return
-        await self.application.throttle.reset(keys[:1])
+        await self.application.throttle.succeeded(attempt)
         self.stamp_session(user.password_hash)
         await self.sign_in(user)
+        self._remember_device(user.id)
         await self.redirect_to(next_url)
+
+    def _render_form(self, next_url: str, username: str, error: str) -> None:
+        self.render("auth/login.html", next_url=next_url, username=username, error=error)
+
+    def _device(self, user_id: int | None) -> str | None:
+        """The nonce of this browser's device cookie if it names ``user_id``."""
+        value = self.get_signed_cookie(DEVICE_COOKIE, max_age_days=DEVICE_COOKIE_DAYS)
+        found = _DEVICE_VALUE.fullmatch(value.decode()) if value else None
+        if user_id is None or found is None or int(found[1]) != user_id:
+            return None
+        return found[2]
+
+    def _remember_device(self, user_id: int) -> None:
+        """Give (or renew) this browser the device cookie naming ``user_id``."""
+        nonce = self._device(user_id) or secrets.token_hex(16)
+        self.set_signed_cookie(
+            DEVICE_COOKIE,
+            f"{user_id}:{nonce}",
+            expires_days=DEVICE_COOKIE_DAYS,
+            httponly=True,
+            samesite="Lax",
+            secure=self.application.config.secure_cookies,
+        )
 
     def _too_many(self, wait: int) -> str:
         minutes = max(1, math.ceil(wait / 60))

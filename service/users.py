@@ -60,6 +60,15 @@ def create_admin(
     return user
 
 
+def user_id_for_name(session: Session, username: str) -> int | None:
+    """The id of the user the database takes ``username`` to mean, as sign-in would find it.
+
+    The comparison is the column's: on MariaDB its collation folds case, accents and
+    full-width forms, so every spelling of one account yields the same id (to throttle by).
+    """
+    return session.scalar(select(User.id).where(User.username == username.strip()))
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """The user if the password matches, else None; rehashes outdated hashes on success."""
     user = session.scalar(select(User).where(User.username == username.strip()))

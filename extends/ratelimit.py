@@ -17,7 +17,7 @@ import math
 import secrets
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from extends.clock import SYSTEM_CLOCK, Clock
@@ -53,7 +53,7 @@ class Reservation:
     wait: int
     member: str = ""
     keys: tuple[str, ...] = ()
-    reached: tuple[str, ...] = field(default=())
+    reached: tuple[str, ...] = ()
 
 
 class RateLimit(Protocol):

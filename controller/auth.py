@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from controller.base import BaseHandler, PageError
+from controller.twofactor import complete_password_sign_in
 from extends.throttle import sign_in_keys
 from service import users
 
@@ -44,9 +45,7 @@ class LoginHandler(BaseHandler):
             )
             return
         await self.application.throttle.reset(keys[:1])
-        self.stamp_session(user.password_hash)
-        await self.sign_in(user)
-        await self.redirect_to(next_url)
+        await complete_password_sign_in(self, user, next_url)
 
     def _too_many(self, wait: int) -> str:
         minutes = max(1, math.ceil(wait / 60))

@@ -77,7 +77,7 @@ def code_step(secret: str, code: str, now: float) -> int | None:
         return pyotp.TOTP(secret).verify_and_get_timecode(
             code, for_time=now, valid_window=ALLOWED_DRIFT_STEPS
         )
-    except OTPVerificationError:
+    except (OTPVerificationError, ValueError):  # ValueError: not a usable secret
         return None
 
 

@@ -138,6 +138,9 @@ class TwoFactorSignInHandler(BaseHandler):
         ):
             await self._back_to_password(pending)
             return
+        # Like a right password: the user name's failures (wrong codes included) are forgotten.
+        keys = sign_in_keys(user.username, self.request.remote_ip or "")
+        await self.application.throttle.reset(keys[:1])
         self.stamp_session(user.password_hash)
         await self.sign_in(user)
         mark_two_factor_passed(self, user.id)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 import commands
 import jobs
 from config import ROOT, Settings, build_parser, settings_from_args
-from controller import article, auth, ops, qr, reader, reader_modules
+from controller import article, auth, ops, qr, reader, reader_modules, twofactor
 from controller.admin import (
     account,
     articles,
@@ -38,6 +38,7 @@ from controller.admin import (
     transfer,
     widgets,
 )
+from controller.admin import twofactor as admin_twofactor
 from controller.article import CommentGuard
 from controller.base import NotFoundHandler, Route
 from controller.static import StaticFiles
@@ -74,6 +75,7 @@ def route_table() -> list[Route]:
         *article.routes,
         # Signing in: a password, or a QR code confirmed by a signed-in phone.
         *auth.routes,
+        *twofactor.routes,
         *qr.routes,
         # The author's side.
         *dashboard.routes,
@@ -84,6 +86,7 @@ def route_table() -> list[Route]:
         *media.routes,
         *settings.routes,
         *account.routes,
+        *admin_twofactor.routes,
         *transfer.routes,
         # Operations.
         *ops.routes,

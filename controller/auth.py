@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
-import re
-import secrets
 
 from controller.base import BaseHandler
+from controller.devices import device_nonce
+from controller.twofactor import complete_password_sign_in
 from extends.throttle import account_key
 from service import users
 
@@ -15,10 +15,6 @@ log = logging.getLogger("blog.auth")
 
 MAX_USERNAME = 64
 MAX_PASSWORD = 1024
-# OWASP "device cookies": a browser that signed in before keeps its own attempt budget.
-DEVICE_COOKIE = "device"
-DEVICE_COOKIE_DAYS = 365
-_DEVICE_VALUE = re.compile(r"(\d+):([0-9a-f]{32})")
 
 
 def notify_sign_in_ceiling(user_id: int) -> None:
@@ -44,7 +40,9 @@ class LoginHandler(BaseHandler):
         user_id = await self.run(users.user_id_for_name, username) if username else None
         # Reserved before any hash is compared: concurrent guesses cannot overdraw the budget.
         attempt = await self.application.throttle.reserve(
-            account_key(user_id, username), self.request.remote_ip or "", self._device(user_id)
+            account_key(user_id, username),
+            self.request.remote_ip or "",
+            device_nonce(self, user_id),
         )
         if attempt.ceiling_reached and user_id is not None:
             notify_sign_in_ceiling(user_id)
@@ -60,33 +58,10 @@ class LoginHandler(BaseHandler):
             self._render_form(next_url, username, self._("Wrong user name or password."))
             return
         await self.application.throttle.succeeded(attempt)
-        self.stamp_session(user.password_hash)
-        await self.sign_in(user)
-        self._remember_device(user.id)
-        await self.redirect_to(next_url)
+        await complete_password_sign_in(self, user, next_url)
 
     def _render_form(self, next_url: str, username: str, error: str) -> None:
         self.render("auth/login.html", next_url=next_url, username=username, error=error)
-
-    def _device(self, user_id: int | None) -> str | None:
-        """The nonce of this browser's device cookie if it names ``user_id``."""
-        value = self.get_signed_cookie(DEVICE_COOKIE, max_age_days=DEVICE_COOKIE_DAYS)
-        found = _DEVICE_VALUE.fullmatch(value.decode()) if value else None
-        if user_id is None or found is None or int(found[1]) != user_id:
-            return None
-        return found[2]
-
-    def _remember_device(self, user_id: int) -> None:
-        """Give (or renew) this browser the device cookie naming ``user_id``."""
-        nonce = self._device(user_id) or secrets.token_hex(16)
-        self.set_signed_cookie(
-            DEVICE_COOKIE,
-            f"{user_id}:{nonce}",
-            expires_days=DEVICE_COOKIE_DAYS,
-            httponly=True,
-            samesite="Lax",
-            secure=self.application.config.secure_cookies,
-        )
 
     def _too_many(self, wait: int) -> str:
         minutes = max(1, math.ceil(wait / 60))

@@ -7,6 +7,11 @@ from typing import Any
 import segno
 
 from controller.base import BaseHandler, PageError, authenticated
+from controller.twofactor import (
+    mark_two_factor_passed,
+    may_act_as_second_factor,
+    passed_two_factor,
+)
 from extends.qr import QrTickets
 from service import users
 
@@ -86,11 +91,15 @@ class QrWaitHandler(QrBaseHandler):
             self.finish({"status": "expired"})
             return
         user = await self.run(users.get_user, int(claimed["user_id"]))
-        if user is None:
+        # Two-step verification turned on after the phone confirmed: that phone did not pass it.
+        if user is None or (user.two_factor_enabled and not claimed.get("two_factor")):
             self.finish({"status": "expired"})
             return
         self.stamp_session(user.password_hash)
         await self.sign_in(user)
+        if claimed.get("two_factor"):
+            # The phone passed the second step: so has this sign-in.
+            mark_two_factor_passed(self, user.id)
         self.clear_cookie(QR_COOKIE)
         self.finish({"status": "signed_in", "next": claimed["desktop"].get("next", "/admin")})
 
@@ -106,8 +115,14 @@ class QrScanHandler(QrBaseHandler):
             return None
         return ticket
 
+    async def _require_second_factor(self) -> None:
+        """A user with two-step verification confirms only from a session that passed it."""
+        if not await may_act_as_second_factor(self):
+            raise PageError(403, self._("Sign in on this phone with your two-step code first."))
+
     @authenticated
     async def get(self, token: str) -> None:
+        await self._require_second_factor()
         ticket = await self._ticket_or_gone(token)
         if ticket is None:
             return
@@ -127,7 +142,10 @@ class QrScanHandler(QrBaseHandler):
         if await self._ticket_or_gone(token) is None:
             return
         if action == "confirm":
-            changed = await self.tickets.set_status(token, "confirmed", user_id=self.user.id)
+            await self._require_second_factor()
+            changed = await self.tickets.set_status(
+                token, "confirmed", user_id=self.user.id, two_factor=passed_two_factor(self)
+            )
         else:
             changed = await self.tickets.set_status(token, "cancelled")
         if changed is None:

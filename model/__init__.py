@@ -13,7 +13,7 @@ from model.blog import (
 )
 from model.search import SearchDocument, SearchTerm
 from model.site import CounterFlush, DailyStat, Media, SiteSetting, Widget
-from model.user import User
+from model.user import RecoveryCode, User
 
 __all__ = [
     "Article",
@@ -25,6 +25,7 @@ __all__ = [
     "DailyStat",
     "Media",
     "Menu",
+    "RecoveryCode",
     "SearchDocument",
     "SearchTerm",
     "SiteSetting",

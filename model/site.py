@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, String, Text
+from sqlalchemy import Boolean, Date, DateTime, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from model.base import Base, utcnow
@@ -28,6 +28,8 @@ class SiteSetting(Base):
     comment_mode: Mapped[str] = mapped_column(String(16), default="open")
     # "auto" follows the visitor's Accept-Language.
     language: Mapped[str] = mapped_column(String(16), default="auto")
+    # Every user must set up two-step verification before using the admin pages.
+    require_two_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 

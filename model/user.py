@@ -1,10 +1,11 @@
-"""The people who sign in."""
+"""The people who sign in, and the recovery codes of their two-step verification."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Optional
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from model.base import Base, utcnow
@@ -20,7 +21,26 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     password_changed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Two-step verification: the TOTP secret (base32) once enabled, None otherwise.
+    totp_secret: Mapped[Optional[str]] = mapped_column(String(64), default=None)
+    # The last time step whose code was accepted: that code and older ones are refused.
+    totp_last_step: Mapped[Optional[int]] = mapped_column(Integer, default=None)
 
     @property
     def shown_name(self) -> str:
         return self.display_name or self.username
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_secret is not None
+
+
+class RecoveryCode(Base):
+    """One single-use recovery code of a user, stored as a keyed digest; deleted when used."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -28,6 +28,8 @@ class SettingsForm:
     posts_per_page: str = "10"
     comment_mode: str = "open"
     language: str = "auto"
+    # A checkbox: "1" when ticked, "" when not.
+    require_two_factor: str = ""
 
     @classmethod
     def from_settings(cls, settings: SiteSetting) -> SettingsForm:
@@ -40,6 +42,7 @@ class SettingsForm:
             posts_per_page=str(settings.posts_per_page),
             comment_mode=settings.comment_mode,
             language=settings.language,
+            require_two_factor="1" if settings.require_two_factor else "",
         )
 
 
@@ -78,5 +81,6 @@ def save_settings(session: Session, form: SettingsForm) -> SiteSetting:
     settings.posts_per_page = per_page
     settings.comment_mode = form.comment_mode
     settings.language = form.language
+    settings.require_two_factor = form.require_two_factor == "1"
     session.commit()
     return settings

@@ -27,6 +27,7 @@ def default_settings() -> SiteSetting:
         posts_per_page=10,
         comment_mode="open",
         language="auto",
+        require_two_factor=False,
     )
 
 

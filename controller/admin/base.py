@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from sqlalchemy.orm import Session
 
 from controller.base import BaseHandler, PageError
+from controller.twofactor import send_to_two_factor_setup
 from service.errors import ServiceError
 from service.forms import parse_id
 
@@ -44,6 +45,8 @@ class AdminHandler(BaseHandler):
             return
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Frame-Options", "DENY")
+        if await send_to_two_factor_setup(self):  # when the site requires it
+            return
 
     async def run_form(
         self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs

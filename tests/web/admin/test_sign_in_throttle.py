@@ -11,7 +11,7 @@ import pytest
 
 import extends.throttle
 from commands import upgrade_database
-from controller.auth import DEVICE_COOKIE
+from controller.devices import DEVICE_COOKIE
 from extends.ratelimit import Rule
 from service import users
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME

@@ -30,6 +30,7 @@ from controller import article, auth, ops, qr, reader, reader_modules
 from controller.admin import (
     account,
     articles,
+    audit,
     comments,
     dashboard,
     media,
@@ -85,6 +86,7 @@ def route_table() -> list[Route]:
         *settings.routes,
         *account.routes,
         *transfer.routes,
+        *audit.routes,
         # Operations.
         *ops.routes,
     ]

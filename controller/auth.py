@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from controller.audit_log import record_event
 from controller.base import BaseHandler, PageError
 from extends.throttle import sign_in_keys
 from service import users
@@ -30,10 +31,12 @@ class LoginHandler(BaseHandler):
         # The throttle is asked before any hash is compared: a blocked guess costs nothing.
         wait = await self.application.throttle.retry_after(keys)
         if wait:
+            await record_event(self, "sign_in_locked", username=username)
             raise PageError(429, self._too_many(wait), retry_after=wait)
         user = await self.run(users.authenticate, username, password) if username else None
         if user is None:
             await self.application.throttle.record_failure(keys)
+            await record_event(self, "sign_in_failed", username=username)
             self.set_status(400)
             # One message for an unknown name and a wrong password: nothing to enumerate.
             self.render(
@@ -46,6 +49,7 @@ class LoginHandler(BaseHandler):
         await self.application.throttle.reset(keys[:1])
         self.stamp_session(user.password_hash)
         await self.sign_in(user)
+        await record_event(self, "sign_in")
         await self.redirect_to(next_url)
 
     def _too_many(self, wait: int) -> str:

@@ -30,6 +30,7 @@ from controller import article, auth, ops, qr, reader, reader_modules, twofactor
 from controller.admin import (
     account,
     articles,
+    audit,
     comments,
     dashboard,
     media,
@@ -88,6 +89,7 @@ def route_table() -> list[Route]:
         *account.routes,
         *admin_twofactor.routes,
         *transfer.routes,
+        *audit.routes,
         # Operations.
         *ops.routes,
     ]

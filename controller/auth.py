@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 
+from controller.audit_log import record_event
 from controller.base import BaseHandler
 from controller.devices import device_nonce
 from controller.twofactor import complete_password_sign_in
@@ -47,12 +48,14 @@ class LoginHandler(BaseHandler):
         if attempt.ceiling_reached and user_id is not None:
             notify_sign_in_ceiling(user_id)
         if attempt.wait:
+            await record_event(self, "sign_in_locked", username=username)
             self.set_status(429)
             self.set_header("Retry-After", str(attempt.wait))
             self._render_form(next_url, username, self._too_many(attempt.wait))
             return
         user = await self.run(users.authenticate, username, password) if username else None
         if user is None:
+            await record_event(self, "sign_in_failed", username=username)
             self.set_status(400)
             # One message for an unknown name and a wrong password: nothing to enumerate.
             self._render_form(next_url, username, self._("Wrong user name or password."))

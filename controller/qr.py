@@ -6,6 +6,7 @@ from typing import Any
 
 import segno
 
+from controller.audit_log import record_event
 from controller.base import BaseHandler, PageError, authenticated
 from controller.twofactor import (
     mark_two_factor_passed,
@@ -97,6 +98,7 @@ class QrWaitHandler(QrBaseHandler):
             return
         self.stamp_session(user.password_hash)
         await self.sign_in(user)
+        await record_event(self, "sign_in", "with a QR code")
         if claimed.get("two_factor"):
             # The phone passed the second step: so has this sign-in.
             mark_two_factor_passed(self, user.id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from controller.audit_log import record_event
 from controller.base import BaseHandler, PageError
 from controller.devices import device_nonce, remember_device
 from extends.throttle import account_key
@@ -32,6 +33,7 @@ async def complete_password_sign_in(handler: BaseHandler, user: User, next_url: 
         handler.stamp_session(user.password_hash)
         await handler.sign_in(user)
         remember_device(handler, user.id)
+        await record_event(handler, "sign_in")
         await handler.redirect_to(next_url)
         return
     handler.session[PENDING_KEY] = {
@@ -155,6 +157,7 @@ class TwoFactorSignInHandler(BaseHandler):
         self.stamp_session(user.password_hash)
         await self.sign_in(user)
         remember_device(self, user.id)
+        await record_event(self, "sign_in", "with a two-step code")
         mark_two_factor_passed(self, user.id)
         if check is CodeCheck.RECOVERY:
             self.flash(
@@ -163,6 +166,9 @@ class TwoFactorSignInHandler(BaseHandler):
         await self.redirect_to(self.safe_next(pending.get("next"), "/admin"))
 
     async def _refuse(self, pending: dict[str, Any], check: CodeCheck) -> None:
+        await record_event(
+            self, "sign_in_failed", "wrong two-step code", username=str(pending["username"])
+        )
         # The wrong code stays counted by the sign-in throttle (reserved in post): a known
         # password buys a handful of guesses, not an endless supply.
         pending["failures"] = int(pending.get("failures", 0)) + 1

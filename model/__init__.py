@@ -1,5 +1,6 @@
 """SQLAlchemy models (one declarative Base) and small value objects."""
 
+from model.audit import AuditEvent
 from model.base import Base
 from model.blog import (
     Article,
@@ -18,6 +19,7 @@ from model.user import RecoveryCode, User
 __all__ = [
     "Article",
     "ArticleRevision",
+    "AuditEvent",
     "Base",
     "Category",
     "Comment",

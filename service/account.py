@@ -71,7 +71,7 @@ def change_password(
         raise Invalid("The current password is not correct.")
     if new != confirmation:
         raise Invalid("The two new passwords differ.")
-    users.check_password_strength(new)
+    users.check_password_strength(session, new, user.username, user.display_name, user.email)
     user.password_hash = users.hash_password(new)
     user.password_changed_at = utcnow()
     session.commit()

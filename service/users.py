@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from model import User
 from model.base import utcnow
+from service import passwords, site
 from service.errors import Invalid
 
-MIN_PASSWORD_LENGTH = 10
 MAX_USERNAME = 64  # the users.username column
 
 # argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile.
@@ -24,13 +24,11 @@ def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
-def check_password_strength(password: str) -> None:
-    """Refuse passwords that are too short to resist guessing."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(
-            "The password must be at least {minimum} characters long.",
-            minimum=MIN_PASSWORD_LENGTH,
-        )
+def check_password_strength(session: Session, password: str, *names: str | None) -> None:
+    """The password rule (service.passwords), with the user's names and the site's title
+    counted as the first words an attacker tries."""
+    title = site.get_settings(session).title
+    passwords.check_password(password, passwords.personal_words(*names, title))
 
 
 def create_admin(
@@ -44,8 +42,9 @@ def create_admin(
     username = username.strip()
     if not username or len(username) > MAX_USERNAME:
         raise Invalid("The user name must be 1 to {limit} characters long.", limit=MAX_USERNAME)
-    check_password_strength(password)
     user = session.scalar(select(User).where(User.username == username))
+    known = (user.display_name, user.email) if user is not None else ()
+    check_password_strength(session, password, username, display_name, email, *known)
     if user is None:
         user = User(username=username, display_name=display_name or username, email=email or "")
         session.add(user)

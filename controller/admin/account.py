@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from controller.admin.base import AdminHandler, FormError
+from controller.audit_log import record_event
 from controller.base import FINGERPRINT_KEY
-from service import account
+from service import account, passwords
 from service.account import ProfileForm
 
 
@@ -13,7 +14,10 @@ class AccountHandler(AdminHandler):
         await self.show()
 
     async def show(
-        self, error: FormError | None = None, profile: ProfileForm | None = None
+        self,
+        error: FormError | None = None,
+        profile: ProfileForm | None = None,
+        password_hints: list[str] | None = None,
     ) -> None:
         user = await self.run(account.get_account, self.user.id)
         if error is not None:
@@ -24,6 +28,8 @@ class AccountHandler(AdminHandler):
             user=user,
             profile=profile or ProfileForm(user.display_name, user.email),
             error=error.message if error else None,
+            password_minimum=passwords.MIN_PASSWORD_LENGTH,
+            password_hints=password_hints or [],
         )
 
     async def post(self) -> None:
@@ -56,13 +62,23 @@ class PasswordHandler(AccountHandler):
                 self.get_argument("confirm_password", ""),
             )
         except FormError as error:
-            await self.show(error)
+            await self.show(error, password_hints=self.weak_password_hints(error))
             return
         # This session stays signed in; every other session of this user is signed out on
         # its next request, reader pages included (its fingerprint no longer matches).
         self.session.rotate()
         self.session[FINGERPRINT_KEY] = fingerprint
+        await record_event(self, "password_changed")
         await self.done(self._("Your password is changed."), "/admin/account")
+
+    def weak_password_hints(self, error: FormError) -> list[str]:
+        """What would make a refused password stronger, in the visitor's language."""
+        cause = error.__cause__
+        return (
+            [self._(hint) for hint in cause.hints]
+            if isinstance(cause, passwords.WeakPassword)
+            else []
+        )
 
 
 routes = [

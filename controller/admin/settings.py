@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from controller.admin.base import AdminHandler, FormError
+from controller.audit_log import changed_fields, record_event
 from service import settings_admin
 from service.settings_admin import SettingsForm
 
@@ -18,10 +19,11 @@ class SettingsHandler(AdminHandler):
     async def post(self) -> None:
         form = SettingsForm(**{name: self.get_argument(name, "") for name in FIELDS})
         try:
-            await self.run_form(settings_admin.save_settings, form)
+            saved = await self.run_form(settings_admin.save_settings, form)
         except FormError as error:
             self.show(form, error)
             return
+        await record_event(self, "settings_changed", changed_fields(self.site, saved, FIELDS))
         # Title, language, page size... every reader page may change.
         await self.done(self._("The settings are saved."), "/admin/settings", "all")
 

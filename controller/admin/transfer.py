@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from controller.admin.base import AdminHandler, FormError
+from controller.audit_log import record_event
 from model.base import utcnow
 from service import transfer
 
@@ -16,6 +17,7 @@ class ExportHandler(AdminHandler):
 class DownloadHandler(AdminHandler):
     async def get(self) -> None:
         archive = await self.run(transfer.export_site, self.application.config.media_dir)
+        await record_event(self, "export_downloaded", f"{len(archive)} bytes")
         name = f"inkwell-export-{utcnow().strftime('%Y%m%d-%H%M%S')}.zip"
         self.set_header("Content-Type", "application/zip")
         self.set_header("Content-Disposition", f'attachment; filename="{name}"')
@@ -38,6 +40,7 @@ class ImportHandler(AdminHandler):
                 "admin/export.html", admin_section="export", empty=empty, error=error.message
             )
             return
+        await record_event(self, "import_run", ", ".join(f"{k}={v}" for k, v in counts.items()))
         message = self._("Imported %(articles)d articles and %(comments)d comments.") % {
             "articles": counts.get("articles", 0),
             "comments": counts.get("comments", 0),

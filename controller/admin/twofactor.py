@@ -5,6 +5,7 @@ from __future__ import annotations
 import segno
 
 from controller.admin.base import AdminHandler, FormError
+from controller.audit_log import record_event
 from controller.twofactor import PASSED_KEY, SETUP_URL, mark_two_factor_passed
 from service import twofactor
 
@@ -63,6 +64,7 @@ class TwoFactorHandler(AdminHandler):
         self.session.pop(SETUP_KEY)
         # This session just proved the code: it counts as having passed the second step.
         mark_two_factor_passed(self, self.user.id)
+        await record_event(self, "two_factor_changed", "enabled")
         self.flash(self._("Two-step verification is on."), "success")
         await self.show(recovery_codes=codes)
 
@@ -82,6 +84,7 @@ class RecoveryCodesHandler(TwoFactorHandler):
         except FormError as error:
             await self.show(error)
             return
+        await record_event(self, "two_factor_changed", "new recovery codes")
         self.flash(self._("New recovery codes are made; the old ones no longer work."), "success")
         await self.show(recovery_codes=codes)
 
@@ -96,6 +99,7 @@ class DisableTwoFactorHandler(TwoFactorHandler):
             await self.show(error)
             return
         self.session.pop(PASSED_KEY)
+        await record_event(self, "two_factor_changed", "disabled")
         await self.done(self._("Two-step verification is off."), SETUP_URL)
 
 

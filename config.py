@@ -58,6 +58,9 @@ class Settings:
     qr_wait_seconds: float = 25.0
     log_level: str = "INFO"
 
+    def __post_init__(self) -> None:
+        self.base_url = self.base_url.strip().rstrip("/")
+
 
 # BLOG_* variable -> field name (the public interface names a few; the rest follow the pattern)
 _ENV_FIELDS = {f.name: "BLOG_" + f.name.upper() for f in dataclasses.fields(Settings)}
@@ -129,7 +132,6 @@ def load_settings(
         settings.media_dir = str(Path(settings.data_dir) / "media")
     if not settings.cookie_secret:
         settings.cookie_secret = _ensure_cookie_secret(settings.data_dir)
-    settings.base_url = settings.base_url.strip().rstrip("/")
     if settings.base_url and not re.match(r"^https?://[^/?#\s]+$", settings.base_url):
         raise SystemExit(
             f"base_url must be a scheme and a host, such as https://blog.example.org "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import secrets
 import tomllib
 from collections.abc import Mapping
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent
+DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+DEFAULT_TRUSTED_PROXIES = ("127.0.0.0/8", "::1")
 
 
 @dataclass
@@ -32,7 +35,19 @@ class Settings:
     media_dir: str = ""
     debug: bool = False
     secure_cookies: bool = False
+    # Deprecated and ignored: client address and scheme headers are read only from
+    # ``trusted_proxies`` (see controller/origin.py).
     xheaders: bool = True
+    # The public address of the site ("https://blog.example.org"): every absolute URL
+    # (feeds, sitemap, robots.txt, canonical and Open Graph links, the QR code) uses it.
+    base_url: str = ""
+    # Host headers answered; anything else is a 400. An entry without a port matches any
+    # port, ".example.org" also matches its subdomains, "*" matches everything. The base
+    # URL's host is always allowed.
+    allowed_hosts: list[str] = field(default_factory=lambda: list(DEFAULT_ALLOWED_HOSTS))
+    # Peers (addresses or CIDRs) whose X-Forwarded-For / X-Real-IP / X-Forwarded-Proto
+    # are believed; anyone else's are ignored.
+    trusted_proxies: list[str] = field(default_factory=lambda: list(DEFAULT_TRUSTED_PROXIES))
     executor_workers: int = 8
     upload_max_bytes: int = 5 * 1024 * 1024
     session_ttl_seconds: int = 7 * 24 * 3600
@@ -42,6 +57,9 @@ class Settings:
     qr_ticket_seconds: int = 120
     qr_wait_seconds: float = 25.0
     log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        self.base_url = self.base_url.strip().rstrip("/")
 
 
 # BLOG_* variable -> field name (the public interface names a few; the rest follow the pattern)
@@ -114,6 +132,11 @@ def load_settings(
         settings.media_dir = str(Path(settings.data_dir) / "media")
     if not settings.cookie_secret:
         settings.cookie_secret = _ensure_cookie_secret(settings.data_dir)
+    if settings.base_url and not re.match(r"^https?://[^/?#\s]+$", settings.base_url):
+        raise SystemExit(
+            f"base_url must be a scheme and a host, such as https://blog.example.org "
+            f"(got {settings.base_url!r})"
+        )
     if not settings.instance_id:
         settings.instance_id = f"{os.uname().nodename}:{settings.port}"
     return settings

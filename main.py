@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import tornado.httpserver
+import tornado.httputil
 import tornado.web
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -42,6 +43,7 @@ from controller.admin import (
 from controller.admin import twofactor as admin_twofactor
 from controller.article import CommentGuard
 from controller.base import NotFoundHandler, Route
+from controller.origin import AllowedHosts, BadHostHandler, TrustedProxies, resolve_client
 from controller.static import StaticFiles
 from extends.cache import InvalidationBus, LocalBus, RedisBus, SiteCache
 from extends.clock import SYSTEM_CLOCK, Clock
@@ -145,6 +147,9 @@ class Application(tornado.web.Application):
         for job in schedule(self):
             self.jobs.add(job.name, job.interval, job.run)
         self.languages = load_translations(ROOT / "locale")
+        # Who the client is and which Host it may name: decided in find_handler, once.
+        self.trusted_proxies = TrustedProxies(config.trusted_proxies)
+        self.allowed_hosts = AllowedHosts(config.allowed_hosts, config.base_url)
         self.shutting_down = False
         self.in_flight = 0
         self.started_at = time.time()
@@ -169,6 +174,15 @@ class Application(tornado.web.Application):
             ui_modules=reader_modules.ui_modules,
             log_function=self.log_request,
         )
+
+    def find_handler(
+        self, request: tornado.httputil.HTTPServerRequest, **kwargs: Any
+    ) -> tornado.web._HandlerDelegate:
+        """Before routing: the client's address and scheme, then the Host check (400)."""
+        resolve_client(request, self.trusted_proxies)
+        if not self.allowed_hosts.allows(request.host):
+            return self.get_handler_delegate(request, BadHostHandler)
+        return super().find_handler(request, **kwargs)
 
     # --- work off the IOLoop ----------------------------------------------------------
 
@@ -280,7 +294,11 @@ def serve(config: Settings) -> int:
     async def run() -> None:
         app = Application(config)
         server = tornado.httpserver.HTTPServer(
-            app, xheaders=config.xheaders, max_body_size=config.upload_max_bytes + 1024 * 1024
+            # No xheaders: Application.find_handler believes forwarded headers only from
+            # trusted_proxies.
+            app,
+            xheaders=False,
+            max_body_size=config.upload_max_bytes + 1024 * 1024,
         )
         server.listen(config.port, config.host)
         log.info(

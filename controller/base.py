@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import http.client
 import logging
@@ -16,6 +17,7 @@ import tornado.locale
 import tornado.web
 from sqlalchemy.orm import Session as DatabaseSession
 
+from controller.origin import public_base_url, set_security_headers
 from extends.errors import Unavailable
 from extends.session import COOKIE_NAME, Session, SessionStoreUnavailable
 from model.site import SiteSetting
@@ -83,9 +85,40 @@ class BaseHandler(tornado.web.RequestHandler):
 
     # --- the request ------------------------------------------------------------------
 
+    def set_default_headers(self) -> None:
+        # Every page: reader, admin, sign-in, QR, feeds and error pages (see controller.origin).
+        set_security_headers(self)
+
+    def public_base_url(self) -> str:
+        """Scheme and host for absolute URLs: BLOG_BASE_URL, else what the request used."""
+        return public_base_url(self.request, self.application.config.base_url)
+
+    @property
+    def over_https(self) -> bool:
+        """The visitor's connection is HTTPS (directly, or as a trusted proxy says)."""
+        return self.request.protocol == "https"
+
+    def set_cookie(
+        self,
+        name: str,
+        value: str | bytes,
+        domain: str | None = None,
+        expires: float | tuple[int, ...] | datetime.datetime | None = None,
+        path: str = "/",
+        expires_days: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Every cookie (session, _xsrf, qr, language, visitor) is Secure over HTTPS."""
+        if self.over_https:
+            kwargs["secure"] = True
+        super().set_cookie(name, value, domain, expires, path, expires_days, **kwargs)
+
     async def prepare(self) -> None:
         self._count_in_flight()
-        sid = self.get_signed_cookie(COOKIE_NAME, max_age_days=31)
+        # The signed cookie is believed as long as the browser keeps it: the session's TTL.
+        sid = self.get_signed_cookie(
+            COOKIE_NAME, max_age_days=self.application.config.session_ttl_seconds / 86400
+        )
         if sid:
             try:
                 self.session = await self.application.sessions.load(sid.decode())

@@ -49,7 +49,7 @@ class QrLoginHandler(QrBaseHandler):
             samesite="Lax",
             secure=self.application.config.secure_cookies,
         )
-        scan_url = f"{self.request.protocol}://{self.request.host}/auth/qr/scan/{token}"
+        scan_url = f"{self.public_base_url()}/auth/qr/scan/{token}"
         svg = segno.make(scan_url, error="m").svg_inline(
             scale=5, border=2, dark="#000", light="#fff", title=self._("Sign-in code")
         )

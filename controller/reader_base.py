@@ -212,8 +212,8 @@ class ReaderHandler(BaseHandler):
         ]
 
     def base_url(self) -> str:
-        """The scheme and host the visitor used (absolute links in feeds and meta tags)."""
-        return f"{self.request.protocol}://{self.request.host}"
+        """Scheme and host of absolute links in feeds and meta tags (BLOG_BASE_URL if set)."""
+        return self.public_base_url()
 
     def get_template_namespace(self) -> dict[str, Any]:
         namespace = super().get_template_namespace()

@@ -7,9 +7,15 @@ sitemap at the address the visitor used without touching Tornado's routing.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import tornado.web
 
+from controller.origin import public_base_url, set_security_headers
 from service import feeds
+
+if TYPE_CHECKING:
+    from main import Application
 
 ROBOTS = "robots.txt"
 
@@ -18,10 +24,14 @@ class StaticFiles(tornado.web.StaticFileHandler):
     async def get(self, path: str, include_body: bool = True) -> None:
         if path == ROBOTS:
             self.set_header("Content-Type", "text/plain; charset=UTF-8")
-            body = feeds.robots_txt(f"{self.request.protocol}://{self.request.host}")
+            app = cast("Application", self.application)
+            body = feeds.robots_txt(public_base_url(self.request, app.config.base_url))
             self.finish(body if include_body else None)
             return
         await super().get(path, include_body)
+
+    def set_default_headers(self) -> None:
+        set_security_headers(self)
 
     def compute_etag(self) -> str | None:
         if self.path_args[:1] == [ROBOTS]:

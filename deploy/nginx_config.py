@@ -25,6 +25,16 @@ SITE_EXAMPLE = DEPLOY_DIR / "nginx" / "inkwell.conf"
 FAIL_TIMEOUT_SECONDS = 2
 MAX_FAILS = 2
 
+# With a server_name, a request naming any other Host is dropped without an answer.
+DEFAULT_SERVER = """# Any Host not named below (scanners, DNS rebinding): closed without an answer.
+server {{
+    listen {listen} default_server;
+    server_name _;
+    return 444;
+}}
+
+"""
+
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
@@ -76,8 +86,17 @@ def render_site(
             "client_max_body_size": client_max_body_size(upload_max_bytes),
             "next_upstream_tries": len(ports),
             "microcache": "inkwell_micro" if microcache else "off",
+            "default_server": default_server_block(listen, server_name),
         },
     )
+
+
+def default_server_block(listen: str, server_name: str) -> str:
+    """The catch-all server that refuses unknown hosts; none when any name is served."""
+    names = server_name.split()
+    if not names or "_" in names:
+        return ""
+    return DEFAULT_SERVER.format(listen=listen)
 
 
 def render_site_example() -> str:
@@ -118,7 +137,8 @@ class Nginx:
             render_site(
                 state.ports,
                 listen=f"127.0.0.1:{state.http_port}",
-                server_name="localhost",
+                # The names the instances allow by default; any other Host is refused.
+                server_name="localhost 127.0.0.1",
                 static_dir=ROOT / "static",
                 media_dir=media_dir,
                 cache_dir=self.prefix / "cache",

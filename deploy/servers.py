@@ -39,14 +39,21 @@ def _as_root() -> list[str]:
 
 
 def redis_command(binary: str, port: int, directory: Path, snapshot: bool) -> list[str]:
-    """redis-server on 127.0.0.1:port, its files in ``directory``; no snapshots for tests."""
+    """redis-server on 127.0.0.1:port, its files in ``directory``.
+
+    ``snapshot`` (the launcher's Redis): durable across a restart — an append-only file
+    fsynced every second (sessions, counters not yet flushed, QR tickets survive a crash,
+    losing at most about one second) plus a periodic snapshot. Without it (the test
+    suite's throwaway servers): nothing is written to disk.
+    """
     return [
         binary,
         "--port", str(port),
         "--bind", "127.0.0.1",
         "--dir", str(directory),
         "--save", "300 1" if snapshot else "",
-        "--appendonly", "no",
+        "--appendonly", "yes" if snapshot else "no",
+        "--appendfsync", "everysec",
     ]  # fmt: skip
 
 

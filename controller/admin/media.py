@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, cast
 import tornado.web
 
 from controller.admin.base import AdminHandler, FormError
+from controller.origin import MEDIA_CONTENT_SECURITY_POLICY, set_security_headers
 from service import media
 
 if TYPE_CHECKING:
@@ -81,10 +82,11 @@ class MediaFileHandler(tornado.web.StaticFileHandler):
             path or app.config.media_dir, default_filename, allowed_symlink_directory
         )
 
-    def set_extra_headers(self, path: str) -> None:
-        # Served as the image type we detected, never sniffed into HTML.
-        self.set_header("X-Content-Type-Options", "nosniff")
-        self.set_header("Content-Security-Policy", "default-src 'none'; sandbox")
+    def set_default_headers(self) -> None:
+        set_security_headers(self)
+        # Served as the image type we detected, never sniffed into HTML, never a document
+        # that runs anything (also on its 404 and 304 answers).
+        self.set_header("Content-Security-Policy", MEDIA_CONTENT_SECURITY_POLICY)
 
 
 routes = [

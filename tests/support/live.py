@@ -38,7 +38,7 @@ class LiveApp:
 
         async def start() -> None:
             self.app = Application(self.settings, clock=self.clock)
-            self.server = tornado.httpserver.HTTPServer(self.app, xheaders=True)
+            self.server = tornado.httpserver.HTTPServer(self.app)
             self.server.listen(self.port, "127.0.0.1")
             self.app.start_background()
 

@@ -6,7 +6,8 @@ import re
 
 from config import ROOT
 
-MESSAGES = re.compile(r"""(?<![\w.])_\(\s*(["'])(.+?)(?<!\\)\1""")
+# ``_("…")`` in templates and ``self._("…")`` / ``handler._("…")`` in handlers.
+MESSAGES = re.compile(r"""(?<![\w])_\(\s*(["'])(.+?)(?<!\\)\1""")
 PLURALS = re.compile(r"""translate\(\s*(["'])(.+?)\1,\s*(["'])(.+?)\3""")
 # A service's user-facing message: the literal first argument of a ServiceError class,
 # or of service.errors.message() where a message is kept in a constant or a table.

@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 from typing import TypedDict, TypeVar, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from model import (
@@ -36,7 +36,7 @@ from model import (
     article_tags,
 )
 from service.errors import Conflict, Invalid
-from service.media import STORED_NAME, write_media_file
+from service.media import STORED_NAME, reencode_image, sniff_image, write_media_file
 from service.rendering import RENDERER_VERSION, render_markdown
 from service.site import ensure_settings
 
@@ -292,9 +292,21 @@ def import_site(session: Session, media_dir: str, payload: bytes) -> dict[str, i
     except (KeyError, TypeError, ValueError) as exc:
         session.rollback()
         raise Invalid("The archive is damaged and was not imported.") from exc
+    # Imported images are decoded and written again like uploads: metadata and anything
+    # riding along (an HTML polyglot) are dropped before a file is served.
+    cleaned: dict[str, bytes] = {}
+    for filename, content in files.items():
+        kind = sniff_image(content)
+        if kind is None or not filename.endswith(f".{kind.extension}"):
+            session.rollback()
+            raise Invalid("The archive is damaged and was not imported.")
+        cleaned[filename] = reencode_image(content, kind)
+        session.execute(
+            update(Media).where(Media.filename == filename).values(size=len(cleaned[filename]))
+        )
     directory = Path(media_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    for filename, content in files.items():
+    for filename, content in cleaned.items():
         write_media_file(directory, filename, content)
     session.commit()
     counts["files"] = len(files)

@@ -139,3 +139,34 @@ def _empty_site() -> dict:
             )
         },
     }
+
+
+def test_imported_images_are_re_encoded_like_uploads(live, signed_in):
+    name = "ab" * 16 + ".png"
+    polyglot = png_bytes() + b"<html><script>window.x=1</script></html>"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("site.json", json.dumps(_empty_site()))
+        archive.writestr(f"media/{name}", polyglot)
+    response = signed_in.post(
+        "/admin/export/import",
+        data={"_xsrf": signed_in.xsrf_token},
+        files={"archive": ("site.zip", buffer.getvalue(), "application/zip")},
+    )
+    assert response.status_code == 302
+    served = BlogClient(live.url).get(f"/media/{name}")
+    assert served.status_code == 200 and b"<script" not in served.content
+    assert Image.open(io.BytesIO(served.content)).size == (2, 2)
+
+
+def test_an_archive_with_a_file_that_is_not_its_image_is_refused(live, signed_in):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("site.json", json.dumps(_empty_site()))
+        archive.writestr("media/" + "cd" * 16 + ".png", b"<html>not an image</html>")
+    response = signed_in.post(
+        "/admin/export/import",
+        data={"_xsrf": signed_in.xsrf_token},
+        files={"archive": ("site.zip", buffer.getvalue(), "application/zip")},
+    )
+    assert response.status_code == 400 and "damaged" in response.text

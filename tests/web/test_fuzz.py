@@ -475,3 +475,19 @@ ADMIN_PAGES = [
     "/admin/account",
     "/admin/export",
 ]
+
+
+# --- regressions found by these tests -------------------------------------------------------
+
+
+def test_a_tag_with_a_slash_links_to_its_own_page(live, client, auth):
+    """Found by the XSS corpus: the tag "a/b" was linked as /tag/a/b, a 404."""
+    from tests.web.admin.conftest import save_article
+
+    assert auth.login().status_code == 302
+    save_article(client, title="Paths", tags="in/out, plain", status="published")
+    home = BlogClient(live.url).get("/").text
+    assert 'href="/tag/in%2Fout"' in home
+    response = BlogClient(live.url).get("/tag/in%2Fout")
+    assert response.status_code == 200
+    assert "Paths" in response.text

@@ -14,7 +14,11 @@ derandomized so CI sees the same examples every run.
 
 from __future__ import annotations
 
+import copy
+import io
+import json
 import re
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +32,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import main
+from service.transfer import is_empty
 from tests.support.live import BlogClient, LiveApp
 from tests.support.sites import (
     database_url_for,
@@ -533,3 +538,69 @@ def test_a_tag_with_a_slash_links_to_its_own_page(live, client, auth):
     response = BlogClient(live.url).get("/tag/in%2Fout")
     assert response.status_code == 200
     assert "Paths" in response.text
+
+
+@pytest.fixture
+def demo_archive(tmp_path: Any) -> dict[str, Any]:
+    """The sample site's export, as ``site.json`` data (made in a database of its own)."""
+    from commands import upgrade_database
+    from extends.database import make_engine, make_sessionmaker
+    from service.demo import load_demo_site
+    from service.transfer import export_site
+    from tests.support.live import make_settings
+
+    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    upgrade_database(make_settings(tmp_path, url))
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as session:
+        load_demo_site(session)
+        payload = export_site(session, str(tmp_path))
+    engine.dispose()
+    data: dict[str, Any] = json.loads(zipfile.ZipFile(io.BytesIO(payload)).read("site.json"))
+    return data
+
+
+def _damage(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    damaged = copy.deepcopy(data)
+    *parents, last = path.split(".")
+    target: Any = damaged
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    if last == "duplicate":
+        target.append(copy.deepcopy(target[0]))
+    else:
+        target[int(last) if last.isdigit() else last] = value
+    return damaged
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("settings.title", [1]),
+        ("settings.posts_per_page", "many"),
+        ("menus.0.name", None),
+        ("categories.0.id", "x"),
+        ("categories.0.name", "x" * 70_000),
+        ("categories.0.hidden", "yes"),
+        ("tags.duplicate", None),
+        ("articles.0.category_id", 99_999),
+        ("articles.0.view_count", 2**40),
+        ("comments.0", [1]),
+    ],
+)
+def test_a_damaged_archive_is_refused_not_a_500(live, client, auth, demo_archive, path, value):
+    """Found by fuzzing the import: wrong types, duplicate ids, missing rows were 500s."""
+    assert auth.login().status_code == 302
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("site.json", json.dumps(_damage(demo_archive, path, value)))
+    response = client.post(
+        "/admin/export/import",
+        data={"_xsrf": client.xsrf_token},
+        files={"archive": ("site.zip", buffer.getvalue(), "application/zip")},
+    )
+    assert response.status_code == 400, response.text[-1000:]
+    # Nothing was imported: the blog is still empty and still works.
+    assert BlogClient(live.url).get("/").status_code == 200
+    assert client.get("/admin/articles").status_code == 200
+    assert live.service(is_empty)

@@ -540,8 +540,8 @@ def test_a_tag_with_a_slash_links_to_its_own_page(live, client, auth):
     assert "Paths" in response.text
 
 
-@pytest.fixture
-def demo_archive(tmp_path: Any) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def demo_archive(tmp_path_factory: Any) -> dict[str, Any]:
     """The sample site's export, as ``site.json`` data (made in a database of its own)."""
     from commands import upgrade_database
     from extends.database import make_engine, make_sessionmaker
@@ -549,6 +549,7 @@ def demo_archive(tmp_path: Any) -> dict[str, Any]:
     from service.transfer import export_site
     from tests.support.live import make_settings
 
+    tmp_path = tmp_path_factory.mktemp("demo-archive")
     url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
     upgrade_database(make_settings(tmp_path, url))
     engine = make_engine(url)

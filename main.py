@@ -21,7 +21,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import tornado.httpserver
 import tornado.httputil
 import tornado.web
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 import commands
@@ -197,8 +197,14 @@ class Application(tornado.web.Application):
 
         try:
             return await asyncio.get_running_loop().run_in_executor(self.executor, call)
-        except OperationalError as exc:
-            # Lost or refused connection, server gone away: a 503 nginx may retry elsewhere.
+        except (OperationalError, InterfaceError) as exc:
+            # Lost or refused connection, server gone away, or a connection the driver has
+            # already closed (pymysql's InterfaceError): a 503 nginx may retry elsewhere.
+            raise DatabaseUnavailable(str(exc.orig)) from exc
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # Any other driver error SQLAlchemy recognised as a disconnect.
             raise DatabaseUnavailable(str(exc.orig)) from exc
 
     async def site_settings(self) -> SiteSetting:

@@ -21,9 +21,12 @@ NGINX_TEMPLATE = DEPLOY_DIR / "nginx" / "nginx.conf.in"
 SITE_TEMPLATE = DEPLOY_DIR / "nginx" / "site.conf.in"
 SITE_EXAMPLE = DEPLOY_DIR / "nginx" / "inkwell.conf"
 
-# nginx rests a failed instance this long (fail_timeout); a rolling restart waits it out.
+# nginx never takes an instance out of the pool (max_fails=0): every request is tried on the
+# next instance after a refused connection or a 502/503, but a 503 that every instance gives
+# (the database restarting) must not leave nginx with "no live upstreams" and 502s for pages
+# the instances still serve from their caches. A refused connection on loopback costs nothing.
 FAIL_TIMEOUT_SECONDS = 2
-MAX_FAILS = 2
+MAX_FAILS = 0
 
 # With a server_name, a request naming any other Host is dropped without an answer.
 DEFAULT_SERVER = """# Any Host not named below (scanners, DNS rebinding): closed without an answer.

@@ -16,7 +16,8 @@ import zipfile
 from pathlib import Path
 from typing import TypedDict, TypeVar, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Boolean, Integer, String, func, select, update
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from model import (
@@ -270,7 +271,35 @@ def _read_archive(payload: bytes) -> tuple[SiteData, dict[str, bytes]]:
     return cast(SiteData, data), files
 
 
+_MAX_INTEGER = 2**31 - 1  # INTEGER columns: anything larger overflows the database
+
+
+def _fits(model: type[Base], name: str, value: object) -> object:
+    """``value`` when it fits the column ``model.name``; TypeError or ValueError otherwise."""
+    column = model.__table__.c[name]
+    if value is None:
+        if column.nullable and not column.primary_key:
+            return None
+        raise TypeError(f"{name} is missing")
+    if isinstance(column.type, Boolean):
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} is not true or false")
+    elif isinstance(column.type, Integer):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{name} is not a number")
+        if abs(value) > _MAX_INTEGER:
+            raise ValueError(f"{name} is out of range")
+    elif isinstance(column.type, String):  # Text too
+        if not isinstance(value, str):
+            raise TypeError(f"{name} is not text")
+        if column.type.length is not None and len(value) > column.type.length:
+            raise ValueError(f"{name} is too long")
+    return value
+
+
 def _build(model: type[Model], row: Row) -> Model:
+    if not isinstance(row, dict):
+        raise TypeError("a row is not an object")
     values: dict[str, object] = {}
     for name in _COLUMNS[model]:
         value: object = row.get(name)
@@ -278,7 +307,7 @@ def _build(model: type[Model], row: Row) -> Model:
             value = _datetime(value)
         elif name == "day":
             value = _date(value)
-        values[name] = value
+        values[name] = _fits(model, name, value)
     return model(**values)
 
 
@@ -289,7 +318,8 @@ def import_site(session: Session, media_dir: str, payload: bytes) -> dict[str, i
         raise Conflict("Import needs an empty blog: this one already has content.")
     try:
         counts = _load(session, data)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IntegrityError, DataError) as exc:
+        # Wrong types, missing fields, duplicate ids, rows naming rows that do not exist.
         session.rollback()
         raise Invalid("The archive is damaged and was not imported.") from exc
     # Imported images are decoded and written again like uploads: metadata and anything
@@ -319,7 +349,7 @@ def _load(session: Session, data: SiteData) -> dict[str, int]:
     if settings_row:
         settings = ensure_settings(session)
         for name in _SETTINGS_COLUMNS:
-            setattr(settings, name, settings_row[name])
+            setattr(settings, name, _fits(SiteSetting, name, settings_row[name]))
     existing_sources = {s.code: s for s in session.scalars(select(Source))}
     for row in data["sources"]:
         source = existing_sources.get(_text(row, "code"))

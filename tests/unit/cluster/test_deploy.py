@@ -136,6 +136,19 @@ def test_the_launchers_redis_keeps_an_append_only_file():
     assert throwaway[throwaway.index("--appendonly") + 1] == "no"
 
 
+def wait_until_loaded(port: int) -> None:
+    """A restarted Redis answers LOADING while it replays its append-only file."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        reply = subprocess.run(
+            ["redis-cli", "-p", str(port), "PING"], capture_output=True, text=True, check=False
+        )
+        if reply.stdout.strip() == "PONG":
+            return
+        time.sleep(0.05)
+    raise AssertionError("the restarted Redis never finished loading")
+
+
 def test_a_session_survives_a_crash_of_the_launchers_redis(tmp_path):
     require_binary("redis-server")
     port = free_port()
@@ -165,6 +178,7 @@ def test_a_session_survives_a_crash_of_the_launchers_redis(tmp_path):
         # A crash: no snapshot on the way out, only the append-only file remains.
         stop_process(process.pid, redis_marker(port), sig=signal.SIGKILL)
         process = start_redis(directory, port, snapshot=True)
+        wait_until_loaded(port)
         assert asyncio.run(load(sid)) == {"id": 7}
     finally:
         stop_process(process.pid, redis_marker(port))

@@ -175,11 +175,7 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def service_message(self, exc: ServiceError) -> str:
         """A service's message template, translated, with its details filled in."""
-        text = self._(exc.message)
-        try:
-            return text.format(**exc.details) if exc.details else text
-        except (KeyError, IndexError, ValueError):
-            return text
+        return exc.filled(self._(exc.message))
 
     async def invalidate(self, *scopes: str) -> None:
         """Tell every instance to drop what these scopes name."""

@@ -28,10 +28,14 @@ class ServiceError(Exception):
 
     def __str__(self) -> str:
         """The English message with its details filled in (for logs and the command line)."""
+        return self.filled(self.message)
+
+    def filled(self, template: str) -> str:
+        """``template`` (the message, or its translation) with the details filled in."""
         try:
-            return self.message.format(**self.details)
+            return template.format(**self.details) if self.details else template
         except (KeyError, IndexError, ValueError):
-            return self.message
+            return template
 
 
 class NotFound(ServiceError):

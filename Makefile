@@ -76,9 +76,11 @@ cluster-reload: $(STAMP)
 cluster-down: $(STAMP)
 	$(PY) -m deploy.cluster down
 
-bench: system-deps $(STAMP)  ## load scripts, reported as ratios against reference points
+# Starts its own cluster (var/bench/) over the bench site and the reference servers; the table
+# goes to bench/RESULTS.md. BENCH_ARGS="--compare" for a quick ratio check (see bench/run.py).
+bench: system-deps $(STAMP)  ## pages as ratios of reference points measured in the same run
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk; } || \
-	  echo "wrk is missing (sudo apt-get install -y wrk): measuring with Python threads"
+	  { echo "wrk is missing: sudo apt-get install -y wrk"; exit 1; }
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:

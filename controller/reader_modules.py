@@ -58,9 +58,14 @@ class Picture(tornado.web.UIModule):
     """A library image at every size it has (``<picture>`` with WebP, srcset, width/height)."""
 
     def render(
-        self, image: ImageInfo, sizes: str = ARTICLE_SIZES, loading: str = "lazy", alt: str = ""
+        self,
+        image: ImageInfo,
+        sizes: str = ARTICLE_SIZES,
+        loading: str = "lazy",
+        alt: str = "",
+        small: bool = False,
     ) -> str:
-        return picture_html(image, alt or image.alt, sizes, loading)
+        return picture_html(image, alt or image.alt, sizes, loading, small=small)
 
 
 class Pager(tornado.web.UIModule):

@@ -98,17 +98,27 @@ def _attributes(pairs: Sequence[tuple[str, str | int]]) -> str:
 
 
 def picture_html(
-    image: ImageInfo, alt: str, sizes: str, loading: str = "lazy", title: str | None = None
+    image: ImageInfo,
+    alt: str,
+    sizes: str,
+    loading: str = "lazy",
+    title: str | None = None,
+    small: bool = False,
 ) -> str:
-    """A library image at every size it has: WebP copies first, then the original's format."""
-    img: list[tuple[str, str | int]] = [("src", image.url), ("alt", alt)]
+    """A library image at every size it has: WebP copies first, then the original's format.
+
+    ``small`` (a card's thumbnail) makes the smallest copy the ``src`` and its size the
+    ``width``/``height``; otherwise the original. The proportions are the same either way.
+    """
+    fallback = image.smallest() if small else image.sources()[-1]
+    img: list[tuple[str, str | int]] = [("src", fallback.url), ("alt", alt)]
     if title:
         img.append(("title", title))
     img += [
         ("srcset", image.srcset),
         ("sizes", sizes),
-        ("width", image.width),
-        ("height", image.height),
+        ("width", fallback.width),
+        ("height", fallback.height),
         ("loading", loading),
         ("decoding", "async"),
     ]

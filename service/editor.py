@@ -217,6 +217,9 @@ def save_article(
         session, Media, form.featured_image, message("There is no such image in the library.")
     )
     tag_names = parse_tag_names(form.tags)
+    content = form.content.replace("\r\n", "\n")
+    # Looked up before a new article joins the session (a query would flush it half-made).
+    images = media_lookup(session, content)
 
     if article_id is None:
         article = Article(author_id=author_id, created_at=now, publish_at=None)
@@ -249,7 +252,6 @@ def save_article(
     else:
         publish_at = parse_publish_at(form.publish_at) if form.publish_at.strip() else None
 
-    content = form.content.replace("\r\n", "\n")
     summary = form.summary.strip() or first_paragraph_text(content)
     if was_published and (
         article.title != title or article.content != content or article.summary != summary
@@ -264,7 +266,7 @@ def save_article(
             )
         )
 
-    rendered = render_markdown(content, media_lookup(session, content))
+    rendered = render_markdown(content, images)
     article.title = title
     article.slug = slugify(title)
     article.content = content

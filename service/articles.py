@@ -160,9 +160,6 @@ def summary_options() -> tuple[LoaderOption, ...]:
     )
 
 
-_with_refs = summary_options
-
-
 def summaries(
     session: Session, conditions: tuple[ColumnElement[bool], ...], limit: int
 ) -> list[ArticleSummary]:
@@ -170,7 +167,7 @@ def summaries(
     rows = session.scalars(
         select(Article)
         .where(*conditions)
-        .options(*_with_refs())
+        .options(*summary_options())
         .order_by(Article.publish_at.desc(), Article.id.desc())
         .limit(limit)
     ).all()
@@ -187,7 +184,7 @@ def _page(
     rows = session.scalars(
         select(Article)
         .where(*conditions)
-        .options(*_with_refs())
+        .options(*summary_options())
         .order_by(Article.publish_at.desc(), Article.id.desc())
         .offset(pager.offset)
         .limit(per_page)
@@ -256,7 +253,7 @@ def archive_months(session: Session) -> list[MonthCount]:
 def get_published(session: Session, article_id: int) -> Article:
     """A readable article with what its page shows; drafts and future ones are NotFound."""
     article = session.scalar(
-        select(Article).where(Article.id == article_id, *visible()).options(*_with_refs())
+        select(Article).where(Article.id == article_id, *visible()).options(*summary_options())
     )
     if article is None:
         raise NotFound("There is no such article.")
@@ -276,7 +273,7 @@ def article_page(session: Session, article_id: int) -> ArticlePage:
                 Article.publish_at > when, and_(Article.publish_at == when, Article.id > article.id)
             ),
         )
-        .options(*_with_refs())
+        .options(*summary_options())
         .order_by(Article.publish_at.asc(), Article.id.asc())
         .limit(1)
     )
@@ -288,7 +285,7 @@ def article_page(session: Session, article_id: int) -> ArticlePage:
                 Article.publish_at < when, and_(Article.publish_at == when, Article.id < article.id)
             ),
         )
-        .options(*_with_refs())
+        .options(*summary_options())
         .order_by(Article.publish_at.desc(), Article.id.desc())
         .limit(1)
     )

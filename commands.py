@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from config import ROOT, Settings
 from extends.database import make_engine, make_sessionmaker
 from service import demo as demo_site
-from service import users
+from service import demo_images, users
 from service.errors import Invalid
 
 T = TypeVar("T")
@@ -78,5 +78,6 @@ def demo(config: Settings) -> int:
     """Migrate, then load the sample site (idempotent)."""
     upgrade_database(config)
     created = _run_with_session(config, demo_site.load_demo_site)
+    created += _run_with_session(config, demo_images.load_demo_images, config.media_dir)
     print(f"Demo site ready ({created} new item(s)).")
     return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from service import editor, search, stats
+from service import editor, media, search, stats
 
 if TYPE_CHECKING:
     from main import Application
@@ -51,6 +51,16 @@ async def refresh_search_index(app: Application) -> None:
     done = await app.run_service(search.refresh_index)
     if done:
         log.info("search index: %d article(s) indexed", done)
+
+
+async def measure_old_media(app: Application) -> int:
+    """Measure images uploaded before resized copies existed and make their copies."""
+    done = await app.run_service(media.measure_old_media, app.config.media_dir)
+    if done:
+        log.info("media: %d older image(s) measured", done)
+        # The articles showing them are re-rendered on their next read (srcset, sizes).
+        await app.invalidate("articles", "pages")
+    return done
 
 
 async def purge_expired(app: Application) -> int:

@@ -104,6 +104,7 @@ def schedule(app: Application) -> list[Job]:
         Job("flush-counters", 60, lambda: jobs.flush_counters(app)),
         Job("search-index", 60, lambda: jobs.refresh_search_index(app)),
         Job("purge-expired", 300, lambda: jobs.purge_expired(app)),
+        Job("media-variants", 300, lambda: jobs.measure_old_media(app)),
     ]
 
 

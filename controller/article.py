@@ -14,7 +14,7 @@ from controller.reader_base import FORM_TIME_NAME, ReaderHandler
 from extends.clock import Clock
 from extends.ratelimit import RateLimit, RateLimitUnavailable, build_rate_limit
 from extends.redis import RedisClient
-from service import articles, comments
+from service import articles, comments, seo
 
 log = logging.getLogger("blog.comments")
 
@@ -60,6 +60,7 @@ class ArticleHandler(ReaderHandler):
     ) -> None:
         article_id = page.article.id
         thread = await self.run(comments.visible_comments, article_id)
+        structured = seo.blog_posting(page.summary, self.base_url(), self.site.title)
         await self.render_page(
             "article.html",
             scopes=(f"article:{article_id}", f"comments:{article_id}"),
@@ -72,6 +73,7 @@ class ArticleHandler(ReaderHandler):
             reply_floor=next((c.floor for c in thread if c.id == form.reply_to), None),
             comment_error=error,
             comment_pending=self.get_argument("comment", "") == "pending",
+            structured_data=seo.script_json(structured),
             sidebar=await self.sidebar(),
         )
 

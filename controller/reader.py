@@ -7,7 +7,7 @@ from typing import Any
 
 from controller.base import LANGUAGE_COOKIE, PageError
 from controller.reader_base import ReaderHandler
-from service import articles, feeds, search
+from service import articles, feeds, search, seo
 
 log = logging.getLogger("blog.reader")
 
@@ -37,11 +37,13 @@ class HomeHandler(ListingHandler):
         listing = await self.run(
             articles.list_published, self.page_number(), self.site.posts_per_page
         )
+        structured = seo.website(self.site.title, self.site.signature, self.base_url())
         await self.render_page(
             "home.html",
             listing=listing,
             base_path="/",
             kind="home",
+            structured_data=seo.script_json(structured),
             sidebar=await self.sidebar(),
         )
 

@@ -10,6 +10,8 @@ import tornado.web
 from model.pager import Pager as PagerModel
 from service.articles import ArticleSummary
 from service.comments import CommentView
+from service.images import ARTICLE_SIZES, CARD_SIZES, ImageInfo
+from service.rendering import picture_html
 from service.widgets import SidebarWidget
 
 if TYPE_CHECKING:
@@ -48,7 +50,22 @@ class ArticleCard(tornado.web.UIModule):
             article=article,
             title_html=title_html,
             snippet_html=snippet_html,
+            card_sizes=CARD_SIZES,
         )
+
+
+class Picture(tornado.web.UIModule):
+    """A library image at every size it has (``<picture>`` with WebP, srcset, width/height)."""
+
+    def render(
+        self,
+        image: ImageInfo,
+        sizes: str = ARTICLE_SIZES,
+        loading: str = "lazy",
+        alt: str = "",
+        small: bool = False,
+    ) -> str:
+        return picture_html(image, alt or image.alt, sizes, loading, small=small)
 
 
 class Pager(tornado.web.UIModule):
@@ -83,6 +100,7 @@ ui_modules = {
     "LanguageSwitch": LanguageSwitch,
     "ArticleCard": ArticleCard,
     "Pager": Pager,
+    "Picture": Picture,
     "CommentItem": CommentItem,
     "Sidebar": Sidebar,
 }

@@ -20,6 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from model.base import Base, utcnow
+from model.site import Media
+from model.user import User
 
 # Every relationship is lazy="raise": a service loads what a page needs up front,
 # so nothing can query behind a template's back on the IOLoop thread.
@@ -108,10 +110,16 @@ class Article(Base):
     )
     source_id: Mapped[Optional[int]] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
     author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The picture shown on cards, at the top of the article and in shared links.
+    featured_image_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("media.id", ondelete="SET NULL")
+    )
 
     category: Mapped[Optional[Category]] = relationship(lazy="raise")
     source: Mapped[Optional[Source]] = relationship(lazy="raise")
     tags: Mapped[list[Tag]] = relationship(secondary=article_tags, lazy="raise", order_by=Tag.name)
+    featured_image: Mapped[Optional[Media]] = relationship(lazy="raise")
+    author: Mapped[Optional[User]] = relationship(lazy="raise")
 
 
 class ArticleRevision(Base):

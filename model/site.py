@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Optional
 
 from sqlalchemy import Boolean, Date, DateTime, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
@@ -65,6 +66,15 @@ class Media(Base):
     content_type: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    # Pixels of the stored original; None until measured (rows older than the variants).
+    width: Mapped[Optional[int]] = mapped_column(Integer, default=None)
+    height: Mapped[Optional[int]] = mapped_column(Integer, default=None)
+    # Widths of the resized copies stored beside the original ("480,960"), in its format
+    # and as WebP (the WebP list may also hold the original's own width).
+    variant_widths: Mapped[str] = mapped_column(String(64), default="")
+    webp_widths: Mapped[str] = mapped_column(String(64), default="")
+    alt_text: Mapped[str] = mapped_column(String(255), default="")
+    caption: Mapped[str] = mapped_column(String(500), default="")
 
 
 class CounterFlush(Base):

@@ -14,7 +14,14 @@ from model import Article, Category, Source, Tag, article_tags
 from model.base import utcnow
 from model.pager import Pager
 from service.errors import NotFound, message
-from service.rendering import RENDERER_VERSION, first_paragraph_text, render_markdown
+from service.images import ImageInfo
+from service.media import image_info, media_lookup
+from service.rendering import (
+    RENDERER_VERSION,
+    first_paragraph_text,
+    reading_minutes,
+    render_markdown,
+)
 
 NO_SUCH_PAGE = message("There is no such page.")
 
@@ -54,6 +61,9 @@ class ArticleSummary:
     summary: str
     comment_count: int
     view_count: int
+    featured: ImageInfo | None = None
+    reading_minutes: int = 1
+    author_name: str = ""
 
     @property
     def url(self) -> str:
@@ -115,9 +125,11 @@ def listable() -> tuple[ColumnElement[bool], ...]:
 
 
 def summarize(article: Article) -> ArticleSummary:
-    """Plain data for a listing; the category, source and tags must be loaded."""
+    """Plain data for a listing; what ``summary_options()`` names must be loaded."""
     category = article.category
     source = article.source
+    featured = article.featured_image
+    author = article.author
     return ArticleSummary(
         id=article.id,
         title=article.title,
@@ -130,14 +142,21 @@ def summarize(article: Article) -> ArticleSummary:
         summary=article.summary.strip() or first_paragraph_text(article.content),
         comment_count=article.comment_count,
         view_count=article.view_count,
+        featured=image_info(featured) if featured else None,
+        # From the rendered text when there is one (no Markdown syntax counted as words).
+        reading_minutes=reading_minutes(article.content_html or article.content),
+        author_name=author.shown_name if author else "",
     )
 
 
-def _with_refs() -> tuple[LoaderOption, ...]:
+def summary_options() -> tuple[LoaderOption, ...]:
+    """What ``summarize`` reads of an article, loaded up front."""
     return (
         selectinload(Article.category),
         selectinload(Article.source),
         selectinload(Article.tags),
+        selectinload(Article.featured_image),
+        selectinload(Article.author),
     )
 
 
@@ -148,7 +167,7 @@ def summaries(
     rows = session.scalars(
         select(Article)
         .where(*conditions)
-        .options(*_with_refs())
+        .options(*summary_options())
         .order_by(Article.publish_at.desc(), Article.id.desc())
         .limit(limit)
     ).all()
@@ -165,7 +184,7 @@ def _page(
     rows = session.scalars(
         select(Article)
         .where(*conditions)
-        .options(*_with_refs())
+        .options(*summary_options())
         .order_by(Article.publish_at.desc(), Article.id.desc())
         .offset(pager.offset)
         .limit(per_page)
@@ -234,7 +253,7 @@ def archive_months(session: Session) -> list[MonthCount]:
 def get_published(session: Session, article_id: int) -> Article:
     """A readable article with what its page shows; drafts and future ones are NotFound."""
     article = session.scalar(
-        select(Article).where(Article.id == article_id, *visible()).options(*_with_refs())
+        select(Article).where(Article.id == article_id, *visible()).options(*summary_options())
     )
     if article is None:
         raise NotFound("There is no such article.")
@@ -254,7 +273,7 @@ def article_page(session: Session, article_id: int) -> ArticlePage:
                 Article.publish_at > when, and_(Article.publish_at == when, Article.id > article.id)
             ),
         )
-        .options(*_with_refs())
+        .options(*summary_options())
         .order_by(Article.publish_at.asc(), Article.id.asc())
         .limit(1)
     )
@@ -266,7 +285,7 @@ def article_page(session: Session, article_id: int) -> ArticlePage:
                 Article.publish_at < when, and_(Article.publish_at == when, Article.id < article.id)
             ),
         )
-        .options(*_with_refs())
+        .options(*summary_options())
         .order_by(Article.publish_at.desc(), Article.id.desc())
         .limit(1)
     )
@@ -281,7 +300,7 @@ def article_page(session: Session, article_id: int) -> ArticlePage:
 def ensure_rendered(session: Session, article: Article) -> None:
     """Re-render cached HTML made by an older renderer (rendering happens once per save)."""
     if article.renderer_version != RENDERER_VERSION:
-        rendered = render_markdown(article.content)
+        rendered = render_markdown(article.content, media_lookup(session, article.content))
         # A re-render is not an edit: keep updated_at as it was.
         session.execute(
             update(Article)

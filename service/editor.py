@@ -10,18 +10,21 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from model import Article, ArticleRevision, Category, Comment, Source, Tag, article_tags
+from model import Article, ArticleRevision, Category, Comment, Media, Source, Tag, article_tags
 from model.base import utcnow
 from model.blog import ARTICLE_STATUSES
 from model.pager import Pager
 from service.errors import Invalid, NotFound, message
 from service.forms import parse_id
+from service.media import MediaItem, media_lookup, recent_images
 from service.rendering import RENDERER_VERSION, first_paragraph_text, render_markdown
 
 MAX_TITLE = 200
 MAX_TAG = 64
 MAX_TAGS = 20
 ADMIN_PAGE_SIZE = 20
+# How many recent library images the editor offers as the featured image.
+FEATURED_CHOICES = 40
 _SLUG_JUNK = re.compile(r"[^\w]+", re.UNICODE)
 _TAG_SEPARATORS = re.compile(r"[,，、]")
 
@@ -38,6 +41,8 @@ class ArticleForm:
     tags: str = ""
     status: str = "draft"
     publish_at: str = ""
+    # The id of a library image, or empty for none.
+    featured_image: str = ""
 
     @classmethod
     def from_article(cls, article: Article) -> ArticleForm:
@@ -50,6 +55,7 @@ class ArticleForm:
             tags=", ".join(tag.name for tag in article.tags),
             status=article.status,
             publish_at=format_publish_at(article.publish_at),
+            featured_image=str(article.featured_image_id or ""),
         )
 
 
@@ -66,6 +72,8 @@ class ArticleFilter:
 class EditorChoices:
     categories: list[Category]
     sources: list[Source]
+    # The library images a featured image can be chosen from (newest first).
+    images: list[MediaItem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -154,11 +162,16 @@ def _optional_id(session: Session, model: type, raw: str, message: str) -> int |
     return value
 
 
-def editor_choices(session: Session) -> EditorChoices:
-    """Categories and sources for the editor's selects."""
+def editor_choices(session: Session, featured_image: str | None = None) -> EditorChoices:
+    """Categories and sources for the editor's selects; with ``featured_image`` (the form's
+    value, maybe empty) also the images a featured image can be chosen from."""
     categories = session.scalars(select(Category).order_by(Category.sort_order, Category.id))
     sources = session.scalars(select(Source).order_by(Source.sort_order, Source.id))
-    return EditorChoices(list(categories), list(sources))
+    if featured_image is None:
+        return EditorChoices(list(categories), list(sources))
+    chosen = int(featured_image) if featured_image.isdigit() and len(featured_image) < 19 else None
+    images = [MediaItem(item, []) for item in recent_images(session, FEATURED_CHOICES, chosen)]
+    return EditorChoices(list(categories), list(sources), images)
 
 
 def load_article(session: Session, article_id: int) -> Article:
@@ -170,6 +183,7 @@ def load_article(session: Session, article_id: int) -> Article:
             selectinload(Article.tags),
             selectinload(Article.category),
             selectinload(Article.source),
+            selectinload(Article.featured_image),
         )
     )
     if article is None:
@@ -199,7 +213,13 @@ def save_article(
         raise Invalid("Unknown status.")
     category_id = _optional_id(session, Category, form.category_id, message("Unknown category."))
     source_id = _optional_id(session, Source, form.source_id, message("Unknown source."))
+    featured_image_id = _optional_id(
+        session, Media, form.featured_image, message("There is no such image in the library.")
+    )
     tag_names = parse_tag_names(form.tags)
+    content = form.content.replace("\r\n", "\n")
+    # Looked up before a new article joins the session (a query would flush it half-made).
+    images = media_lookup(session, content)
 
     if article_id is None:
         article = Article(author_id=author_id, created_at=now, publish_at=None)
@@ -232,7 +252,6 @@ def save_article(
     else:
         publish_at = parse_publish_at(form.publish_at) if form.publish_at.strip() else None
 
-    content = form.content.replace("\r\n", "\n")
     summary = form.summary.strip() or first_paragraph_text(content)
     if was_published and (
         article.title != title or article.content != content or article.summary != summary
@@ -247,7 +266,7 @@ def save_article(
             )
         )
 
-    rendered = render_markdown(content)
+    rendered = render_markdown(content, images)
     article.title = title
     article.slug = slugify(title)
     article.content = content
@@ -259,6 +278,7 @@ def save_article(
     article.publish_at = publish_at
     article.category_id = category_id
     article.source_id = source_id
+    article.featured_image_id = featured_image_id
     article.updated_at = now
     article.tags = tags_by_names(session, tag_names)
     session.commit()
@@ -381,7 +401,7 @@ def restore_revision(session: Session, article_id: int, revision_id: int) -> Art
     return save_article(session, article_id, form)
 
 
-def render_preview(_session: Session, content: str) -> tuple[str, str]:
+def render_preview(session: Session, content: str) -> tuple[str, str]:
     """The editor's live preview: exactly what the reader's page will show (HTML, TOC)."""
-    rendered = render_markdown(content)
+    rendered = render_markdown(content, media_lookup(session, content))
     return rendered.html, rendered.toc_html

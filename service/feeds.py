@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from model import Article
 from service.articles import (
@@ -18,12 +18,15 @@ from service.articles import (
     ensure_rendered,
     listable,
     summarize,
+    summary_options,
     visible,
 )
 
 FEED_SIZE = 20
 ATOM = "http://www.w3.org/2005/Atom"
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
+# RSS's own <author> must be an e-mail address: the author's name goes in dc:creator.
+DUBLIN_CORE = "http://purl.org/dc/elements/1.1/"
 # Names are written literally ("atom:link", xmlns attributes): ElementTree's global
 # namespace registry is shared by every thread, so nothing here changes it.
 
@@ -49,11 +52,7 @@ def feed_entries(session: Session, limit: int = FEED_SIZE) -> list[FeedEntry]:
     articles = session.scalars(
         select(Article)
         .where(*listable())
-        .options(
-            selectinload(Article.category),
-            selectinload(Article.source),
-            selectinload(Article.tags),
-        )
+        .options(*summary_options())
         .order_by(Article.publish_at.desc(), Article.id.desc())
         .limit(limit)
     ).all()
@@ -107,28 +106,77 @@ def atom_feed(site: SiteInfo, entries: list[FeedEntry]) -> bytes:
     author = ET.SubElement(feed, "author")
     ET.SubElement(author, "name").text = site.title
     for entry in entries:
-        article = entry.article
-        url = site.base_url + article.url
-        node = ET.SubElement(feed, "entry")
-        ET.SubElement(node, "title").text = article.title
-        ET.SubElement(node, "id").text = f"{site.base_url}/article/{article.id}"
-        ET.SubElement(node, "link", {"rel": "alternate", "href": url})
-        ET.SubElement(node, "published").text = _rfc3339(article.publish_at)
-        ET.SubElement(node, "updated").text = _rfc3339(_updated(entry))
-        if article.category:
-            ET.SubElement(node, "category", {"term": article.category.name})
-        for tag in article.tags:
-            ET.SubElement(node, "category", {"term": tag})
-        if article.summary:
-            ET.SubElement(node, "summary").text = article.summary
-        content = ET.SubElement(node, "content", {"type": "html", "xml:base": site.base_url + "/"})
-        content.text = entry.content_html
+        atom_entry(feed, site, entry)
     return _document(feed)
+
+
+def atom_entry(feed: ET.Element, site: SiteInfo, entry: FeedEntry) -> None:
+    """One article as an Atom <entry>: author, featured image as an enclosure, full content."""
+    article = entry.article
+    url = site.base_url + article.url
+    node = ET.SubElement(feed, "entry")
+    ET.SubElement(node, "title").text = article.title
+    ET.SubElement(node, "id").text = f"{site.base_url}/article/{article.id}"
+    ET.SubElement(node, "link", {"rel": "alternate", "href": url})
+    if article.featured:
+        image = article.featured
+        ET.SubElement(
+            node,
+            "link",
+            {
+                "rel": "enclosure",
+                "href": site.base_url + image.url,
+                "type": image.content_type,
+                "length": str(image.size),
+            },
+        )
+    ET.SubElement(node, "published").text = _rfc3339(article.publish_at)
+    ET.SubElement(node, "updated").text = _rfc3339(_updated(entry))
+    if article.author_name:
+        author = ET.SubElement(node, "author")
+        ET.SubElement(author, "name").text = article.author_name
+    if article.category:
+        ET.SubElement(node, "category", {"term": article.category.name})
+    for tag in article.tags:
+        ET.SubElement(node, "category", {"term": tag})
+    if article.summary:
+        ET.SubElement(node, "summary").text = article.summary
+    content = ET.SubElement(node, "content", {"type": "html", "xml:base": site.base_url + "/"})
+    content.text = entry.content_html
+
+
+def rss_item(channel: ET.Element, site: SiteInfo, entry: FeedEntry) -> None:
+    """One article as an RSS <item> (the document declares the dc: namespace)."""
+    article = entry.article
+    url = site.base_url + article.url
+    item = ET.SubElement(channel, "item")
+    ET.SubElement(item, "title").text = article.title
+    ET.SubElement(item, "link").text = url
+    ET.SubElement(
+        item, "guid", {"isPermaLink": "false"}
+    ).text = f"{site.base_url}/article/{article.id}"
+    ET.SubElement(item, "pubDate").text = _rfc822(article.publish_at)
+    if article.author_name:
+        ET.SubElement(item, "dc:creator").text = article.author_name
+    if article.category:
+        ET.SubElement(item, "category").text = article.category.name
+    if article.featured:
+        image = article.featured
+        ET.SubElement(
+            item,
+            "enclosure",
+            {
+                "url": site.base_url + image.url,
+                "length": str(image.size),
+                "type": image.content_type,
+            },
+        )
+    ET.SubElement(item, "description").text = entry.content_html
 
 
 def rss_feed(site: SiteInfo, entries: list[FeedEntry]) -> bytes:
     """An RSS 2.0 document."""
-    rss = ET.Element("rss", {"version": "2.0", "xmlns:atom": ATOM})
+    rss = ET.Element("rss", {"version": "2.0", "xmlns:atom": ATOM, "xmlns:dc": DUBLIN_CORE})
     channel = ET.SubElement(rss, "channel")
     ET.SubElement(channel, "title").text = site.title
     ET.SubElement(channel, "link").text = site.base_url + "/"
@@ -143,18 +191,7 @@ def rss_feed(site: SiteInfo, entries: list[FeedEntry]) -> bytes:
         newest = max(_updated(entry) for entry in entries)
         ET.SubElement(channel, "lastBuildDate").text = _rfc822(newest)
     for entry in entries:
-        article = entry.article
-        url = site.base_url + article.url
-        item = ET.SubElement(channel, "item")
-        ET.SubElement(item, "title").text = article.title
-        ET.SubElement(item, "link").text = url
-        ET.SubElement(
-            item, "guid", {"isPermaLink": "false"}
-        ).text = f"{site.base_url}/article/{article.id}"
-        ET.SubElement(item, "pubDate").text = _rfc822(article.publish_at)
-        if article.category:
-            ET.SubElement(item, "category").text = article.category.name
-        ET.SubElement(item, "description").text = entry.content_html
+        rss_item(channel, site, entry)
     return _document(rss)
 
 

@@ -6,25 +6,44 @@ and animation timing), never the uploaded bytes. Metadata (EXIF with its GPS pos
 XMP, text chunks, comments) is dropped, the EXIF orientation is applied to the pixels
 first, and anything riding along in the file (HTML in a PNG+HTML polyglot, data after
 the end marker) is gone. Animated GIF, PNG and WebP are re-encoded frame by frame too.
+
+A still image also gets resized copies (service/images.py names them) for ``srcset``:
+480, 960 and 1,600 px wide when the original is wider, each in the original's format
+and as WebP. Every file read, write and delete goes through the three small functions
+at the end (``read_media_file``, ``write_media_file``, ``delete_media_files``).
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from model import Media
+from model import Article, Media
 from model.pager import Pager
 from service.errors import Invalid, NotFound
+from service.images import (
+    MEDIA_FILE_NAME,
+    MEDIA_URL,
+    VARIANT_WIDTHS,
+    ImageInfo,
+    format_widths,
+    parse_widths,
+    scaled_height,
+    variant_extension,
+)
+
+log = logging.getLogger("blog.media")
 
 PAGE_SIZE = 40
 MAX_ORIGINAL_NAME = 255
@@ -39,6 +58,13 @@ MAX_IMAGE_PIXELS = 50_000_000
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 JPEG_QUALITY = 90
 WEBP_QUALITY = 90
+# Resized copies are for screens: a little more compression than the original.
+VARIANT_JPEG_QUALITY = 85
+VARIANT_WEBP_QUALITY = 80
+MAX_ALT = 255
+MAX_CAPTION = 500
+# How many unmeasured rows (older than the variants) one run of the job works off.
+BACKFILL_BATCH = 20
 # What is kept of a decoded image's info when it is written again.
 _KEPT_INFO = ("transparency", "icc_profile", "duration", "loop", "background", "disposal")
 
@@ -135,6 +161,66 @@ def _encode(image: Image.Image, kind: ImageType, animated: bool) -> bytes:
     return out.getvalue()
 
 
+@dataclass(frozen=True)
+class ProcessedImage:
+    """An original's size and its resized copies, by file name."""
+
+    width: int
+    height: int
+    variant_widths: tuple[int, ...] = ()
+    webp_widths: tuple[int, ...] = ()
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+def make_variants(filename: str, data: bytes) -> ProcessedImage:
+    """Measure a stored original and make its resized copies (none for an animation).
+
+    ``data`` is what ``reencode_image`` wrote: already oriented and without metadata.
+    """
+    stem, extension = filename.rsplit(".", 1)
+    with Image.open(io.BytesIO(data)) as image:
+        width, height = image.size
+        if int(getattr(image, "n_frames", 1) or 1) > 1:
+            # Resizing would drop the animation; the original is shown as it is.
+            return ProcessedImage(width, height)
+        image.load()
+        profile = image.info.get("icc_profile")
+        has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+        pixels = image.convert("RGBA" if has_alpha else "RGB")
+    files: dict[str, bytes] = {}
+    variant_widths = tuple(w for w in VARIANT_WIDTHS if w < width)
+    for target in variant_widths:
+        resized = pixels.resize(
+            (target, scaled_height(width, height, target)), Image.Resampling.LANCZOS
+        )
+        files[f"{stem}-{target}.{variant_extension(extension)}"] = _encode_copy(
+            resized, variant_extension(extension), profile
+        )
+        files[f"{stem}-{target}.webp"] = _encode_copy(resized, "webp", profile)
+    webp_widths = variant_widths
+    if extension != "webp":
+        # The full size as WebP too, so the WebP srcset reaches as wide as the original.
+        files[f"{stem}-{width}.webp"] = _encode_copy(pixels, "webp", profile)
+        webp_widths = (*variant_widths, width)
+    return ProcessedImage(width, height, variant_widths, webp_widths, files)
+
+
+def _encode_copy(image: Image.Image, extension: str, profile: bytes | None) -> bytes:
+    out = io.BytesIO()
+    options: dict[str, Any] = {}
+    if profile:
+        options["icc_profile"] = profile
+    if extension == "jpg":
+        image.convert("RGB").save(
+            out, "JPEG", quality=VARIANT_JPEG_QUALITY, optimize=True, **options
+        )
+    elif extension == "webp":
+        image.save(out, "WEBP", quality=VARIANT_WEBP_QUALITY, **options)
+    else:
+        image.save(out, "PNG", optimize=True, **options)
+    return out.getvalue()
+
+
 def check_original_name(name: str) -> str:
     """The name the uploader gave, refused when it carries a path."""
     name = (name or "").strip()
@@ -145,10 +231,40 @@ def check_original_name(name: str) -> str:
     return name[:MAX_ORIGINAL_NAME]
 
 
+def default_alt_text(original_name: str) -> str:
+    """A new image's alt text until the author writes one: its name without the extension."""
+    stem = original_name.rsplit(".", 1)[0] if "." in original_name else original_name
+    return stem.replace("[", "").replace("]", "").strip()[:MAX_ALT]
+
+
+def image_info(media: Media) -> ImageInfo | None:
+    """What pages show of a library image; None until it is measured (or its file is gone)."""
+    if not media.width or not media.height:
+        return None
+    return ImageInfo(
+        id=media.id,
+        filename=media.filename,
+        content_type=media.content_type,
+        size=media.size,
+        width=media.width,
+        height=media.height,
+        variant_widths=parse_widths(media.variant_widths),
+        webp_widths=parse_widths(media.webp_widths),
+        alt=media.alt_text,
+        caption=media.caption,
+    )
+
+
+def stored_file_names(media: Media) -> list[str]:
+    """The original and every resized copy of a media row."""
+    info = image_info(media)
+    return info.file_names() if info else [media.filename]
+
+
 def store_upload(
     session: Session, media_dir: str, original_name: str, data: bytes, max_bytes: int
 ) -> Media:
-    """Validate an upload and store it; returns the new Media row."""
+    """Validate an upload and store it with its resized copies; returns the new Media row."""
     original = check_original_name(original_name)
     if not data:
         raise Invalid("The file is empty.")
@@ -161,56 +277,263 @@ def store_upload(
         raise Invalid("Only PNG, JPEG, GIF and WebP images can be uploaded.")
     # Only what Pillow decoded is stored: metadata and anything riding along are dropped.
     data = reencode_image(data, kind)
-    directory = Path(media_dir)
-    directory.mkdir(parents=True, exist_ok=True)
     filename = f"{secrets.token_hex(16)}.{kind.extension}"
-    write_media_file(directory, filename, data)
-    media = Media(
-        filename=filename,
-        original_name=original,
-        content_type=kind.content_type,
-        size=len(data),
-    )
-    session.add(media)
+    processed = make_variants(filename, data)
+    written = [filename, *processed.files]
     try:
+        write_media_file(media_dir, filename, data)
+        for name, copy in processed.files.items():
+            write_media_file(media_dir, name, copy)
+        media = Media(
+            filename=filename,
+            original_name=original,
+            content_type=kind.content_type,
+            size=len(data),
+            width=processed.width,
+            height=processed.height,
+            variant_widths=format_widths(processed.variant_widths),
+            webp_widths=format_widths(processed.webp_widths),
+            alt_text=default_alt_text(original),
+            caption="",
+        )
+        session.add(media)
         session.commit()
     except Exception:
-        (directory / filename).unlink(missing_ok=True)
+        delete_media_files(media_dir, written)
         raise
     return media
 
 
-def write_media_file(directory: Path, filename: str, data: bytes) -> None:
-    """Write a file atomically, refusing any name that is not one of ours."""
-    if not STORED_NAME.match(filename):
+@dataclass(frozen=True)
+class MediaUse:
+    """An article (or page) that shows an image, in its text or as its featured image."""
+
+    id: int
+    title: str
+    status: str
+    featured: bool
+
+    @property
+    def edit_url(self) -> str:
+        return f"/admin/articles/{self.id}/edit"
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    media: Media
+    uses: list[MediaUse]
+
+    @property
+    def url(self) -> str:
+        return f"/media/{self.media.filename}"
+
+    @property
+    def thumbnail(self) -> str:
+        info = image_info(self.media)
+        return info.smallest().url if info else self.url
+
+    @property
+    def markdown(self) -> str:
+        return image_markdown(self.media)
+
+
+def image_markdown(media: Media) -> str:
+    """What the editor inserts for an image: its alt text, never the file name."""
+    alt = media.alt_text.replace("[", "").replace("]", "").replace("\n", " ")
+    return f"![{alt}](/media/{media.filename})"
+
+
+def media_usage(session: Session, media: list[Media]) -> dict[int, list[MediaUse]]:
+    """Which articles show each image, found by scanning their text for its URL.
+
+    Scanning (rather than a table kept on save) is always right, whatever wrote the text:
+    the editor, a revision restored, an import, a page; at a blog's size it is one query.
+    """
+    if not media:
+        return {}
+    by_name = {item.filename: item.id for item in media}
+    ids = list(by_name.values())
+    rows = session.execute(
+        select(
+            Article.id, Article.title, Article.status, Article.content, Article.featured_image_id
+        )
+        .where(or_(Article.content.like("%/media/%"), Article.featured_image_id.in_(ids)))
+        .order_by(Article.id.desc())
+    ).all()
+    uses: dict[int, list[MediaUse]] = {media_id: [] for media_id in ids}
+    for article_id, title, status, content, featured_id in rows:
+        shown = {by_name[name] for name in MEDIA_URL.findall(content or "") if name in by_name}
+        if featured_id in uses:
+            shown.add(featured_id)
+        for media_id in shown:
+            uses[media_id].append(
+                MediaUse(article_id, title, status, featured=featured_id == media_id)
+            )
+    return uses
+
+
+def list_media(session: Session, page: int, query: str = "") -> tuple[list[MediaItem], Pager]:
+    """One page of the library, newest first; ``query`` searches names, alt text and captions."""
+    conditions = []
+    text = query.strip()[:100]
+    if text:
+        pattern = "%" + text.replace("\\", "").replace("%", "").replace("_", "") + "%"
+        conditions.append(
+            or_(
+                Media.original_name.like(pattern),
+                Media.alt_text.like(pattern),
+                Media.caption.like(pattern),
+            )
+        )
+    total = session.scalar(select(func.count()).select_from(Media).where(*conditions)) or 0
+    pager = Pager(page=max(1, page), per_page=PAGE_SIZE, total=total)
+    if pager.page > pager.pages:
+        raise NotFound("There is no such page.")
+    items = list(
+        session.scalars(
+            select(Media)
+            .where(*conditions)
+            .order_by(Media.created_at.desc(), Media.id.desc())
+            .offset(pager.offset)
+            .limit(pager.per_page)
+        )
+    )
+    uses = media_usage(session, items)
+    return [MediaItem(item, uses[item.id]) for item in items], pager
+
+
+def get_media_item(session: Session, media_id: int) -> MediaItem:
+    """One image with the articles that show it (the edit and delete pages)."""
+    media = session.get(Media, media_id)
+    if media is None:
+        raise NotFound("There is no such file.")
+    return MediaItem(media, media_usage(session, [media])[media.id])
+
+
+def update_media(session: Session, media_id: int, alt_text: str, caption: str) -> Media:
+    """Change an image's alt text and caption."""
+    media = session.get(Media, media_id)
+    if media is None:
+        raise NotFound("There is no such file.")
+    alt = " ".join(alt_text.split())
+    text = caption.strip()
+    if len(alt) > MAX_ALT:
+        raise Invalid("The alt text must be at most {limit} characters long.", limit=MAX_ALT)
+    if len(text) > MAX_CAPTION:
+        raise Invalid("The caption must be at most {limit} characters long.", limit=MAX_CAPTION)
+    media.alt_text = alt
+    media.caption = text
+    session.commit()
+    return media
+
+
+def recent_images(session: Session, limit: int, include: int | None = None) -> list[Media]:
+    """The newest images (the editor's featured image choice), plus ``include`` if older."""
+    items = list(
+        session.scalars(
+            select(Media).order_by(Media.created_at.desc(), Media.id.desc()).limit(limit)
+        )
+    )
+    if include is not None and all(item.id != include for item in items):
+        chosen = session.get(Media, include)
+        if chosen is not None:
+            items.insert(0, chosen)
+    return items
+
+
+def media_lookup(session: Session, content: str) -> dict[str, ImageInfo]:
+    """The measured library images a Markdown text shows, by URL (the renderer's input)."""
+    names = sorted(set(MEDIA_URL.findall(content or "")))
+    if not names:
+        return {}
+    found = session.scalars(select(Media).where(Media.filename.in_(names)))
+    lookup = {}
+    for media in found:
+        info = image_info(media)
+        if info is not None:
+            lookup[info.url] = info
+    return lookup
+
+
+def delete_media(session: Session, media_dir: str, media_id: int) -> list[int]:
+    """Forget an upload and remove its files; returns the articles that showed it.
+
+    Their featured image is cleared by the foreign key; an image in their text shows broken.
+    """
+    media = session.get(Media, media_id)
+    if media is None:
+        raise NotFound("There is no such file.")
+    names = stored_file_names(media)
+    affected = [use.id for use in media_usage(session, [media])[media.id]]
+    session.execute(
+        update(Article)
+        .where(Article.featured_image_id == media_id)
+        .values(featured_image_id=None, updated_at=Article.updated_at)
+    )
+    session.execute(delete(Media).where(Media.id == media_id))
+    session.commit()
+    delete_media_files(media_dir, names)
+    return affected
+
+
+def measure_old_media(session: Session, media_dir: str, limit: int = BACKFILL_BATCH) -> int:
+    """Measure media stored before variants existed and make their copies; returns how many.
+
+    A missing or unreadable file is marked 0×0 so it is not tried again; the articles that
+    show a measured image are marked for a re-render (their srcset and sizes change).
+    """
+    rows = list(session.scalars(select(Media).where(Media.width.is_(None)).limit(limit)))
+    for media in rows:
+        data = read_media_file(media_dir, media.filename)
+        try:
+            processed = make_variants(media.filename, data) if data else None
+        except (UnidentifiedImageError, OSError, ValueError) as error:
+            log.warning("media %s could not be measured: %s", media.filename, error)
+            processed = None
+        if processed is None:
+            media.width = media.height = 0
+            continue
+        for name, copy in processed.files.items():
+            write_media_file(media_dir, name, copy)
+        media.width, media.height = processed.width, processed.height
+        media.variant_widths = format_widths(processed.variant_widths)
+        media.webp_widths = format_widths(processed.webp_widths)
+        session.execute(
+            update(Article)
+            .where(Article.content.like(f"%/media/{media.filename}%"))
+            .values(renderer_version="", updated_at=Article.updated_at)
+        )
+    session.commit()
+    return len(rows)
+
+
+# --- the files themselves (the one place that touches the media store) ----------------
+
+
+def read_media_file(media_dir: str | Path, filename: str) -> bytes | None:
+    """A stored file's bytes; None when it is missing."""
+    if not MEDIA_FILE_NAME.match(filename):
         raise Invalid("Bad media file name.")
+    try:
+        return (Path(media_dir) / filename).read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def write_media_file(media_dir: str | Path, filename: str, data: bytes) -> None:
+    """Write a file atomically, refusing any name that is not one of ours."""
+    if not MEDIA_FILE_NAME.match(filename):
+        raise Invalid("Bad media file name.")
+    directory = Path(media_dir)
+    directory.mkdir(parents=True, exist_ok=True)
     temporary = directory / f".{filename}.{secrets.token_hex(4)}.part"
     with open(temporary, "wb") as handle:
         handle.write(data)
     os.replace(temporary, directory / filename)
 
 
-def list_media(session: Session, page: int) -> tuple[list[Media], Pager]:
-    total = session.scalar(select(func.count()).select_from(Media)) or 0
-    pager = Pager(page=max(1, page), per_page=PAGE_SIZE, total=total)
-    if pager.page > pager.pages:
-        raise NotFound("There is no such page.")
-    items = session.scalars(
-        select(Media)
-        .order_by(Media.created_at.desc(), Media.id.desc())
-        .offset(pager.offset)
-        .limit(pager.per_page)
-    )
-    return list(items), pager
-
-
-def delete_media(session: Session, media_dir: str, media_id: int) -> None:
-    """Forget an upload and remove its file (articles that show it will show a broken image)."""
-    media = session.get(Media, media_id)
-    if media is None:
-        raise NotFound("There is no such file.")
-    filename = media.filename
-    session.execute(delete(Media).where(Media.id == media_id))
-    session.commit()
-    if STORED_NAME.match(filename):
-        (Path(media_dir) / filename).unlink(missing_ok=True)
+def delete_media_files(media_dir: str | Path, filenames: Iterable[str]) -> None:
+    """Remove stored files (those already gone are fine); names not ours are skipped."""
+    for filename in filenames:
+        if MEDIA_FILE_NAME.match(filename):
+            (Path(media_dir) / filename).unlink(missing_ok=True)

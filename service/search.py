@@ -21,12 +21,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from model import Article, SearchDocument, SearchTerm
 from model.base import utcnow
 from model.pager import Pager
-from service.articles import ArticleSummary, listable, summarize
+from service.articles import ArticleSummary, listable, summarize, summary_options
 from service.errors import Invalid, NotFound
 from service.rendering import RENDERER_VERSION, render_markdown
 
@@ -241,13 +241,7 @@ def search_articles(session: Session, query: str, page: int, per_page: int) -> S
     loaded = {
         article.id: article
         for article in session.scalars(
-            select(Article)
-            .where(Article.id.in_(wanted))
-            .options(
-                selectinload(Article.category),
-                selectinload(Article.source),
-                selectinload(Article.tags),
-            )
+            select(Article).where(Article.id.in_(wanted)).options(*summary_options())
         )
     }
     needles = [word.text for word in words]

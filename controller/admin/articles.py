@@ -76,7 +76,7 @@ class EditorHandler(AdminHandler):
         )
 
     async def show(self, article: Any, form: ArticleForm, error: FormError | None = None) -> None:
-        choices = await self.run(editor.editor_choices)
+        choices = await self.run(editor.editor_choices, form.featured_image)
         if error is not None:
             self.set_status(error.status_code)
         self.render(
@@ -86,6 +86,7 @@ class EditorHandler(AdminHandler):
             form=form,
             categories=choices.categories,
             sources=choices.sources,
+            images=choices.images,
             error=error.message if error else None,
             # When the server last saved it (ms since the epoch): an older browser draft is stale.
             updated_ms=int(article.updated_at.replace(tzinfo=dt.UTC).timestamp() * 1000)

@@ -1,14 +1,21 @@
-"""Uploaded images: upload (form or the editor's button, drop and paste), list, delete, serve."""
+"""Uploaded images: upload (form or the editor's button, drop and paste), list and search,
+edit alt text and caption, see where an image is used, delete (with a warning), serve."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import tornado.web
 
-from controller.admin.base import AdminHandler, FormError
+from controller.admin.base import AdminHandler, FormError, pager_base
 from controller.origin import MEDIA_CONTENT_SECURITY_POLICY, set_security_headers
 from service import media
+from service.images import MEDIA_FILE_PATTERN
+
+# Pages that may show an image (cards, article tops, shared-link tags) drop when it changes.
+IMAGE_SCOPES = ("articles", "pages")
+# A stored file's name is random and never reused for other bytes.
+MEDIA_CACHE_SECONDS = 365 * 24 * 3600
 
 if TYPE_CHECKING:
     from main import Application
@@ -19,7 +26,8 @@ class MediaHandler(AdminHandler):
         await self.show()
 
     async def show(self, error: FormError | None = None) -> None:
-        items, pager = await self.run(media.list_media, self.get_int_argument("page", 1))
+        query = self.get_argument("q", "").strip()[:100]
+        items, pager = await self.run(media.list_media, self.get_int_argument("page", 1), query)
         if error is not None:
             self.set_status(error.status_code)
         self.render(
@@ -27,7 +35,8 @@ class MediaHandler(AdminHandler):
             admin_section="media",
             items=items,
             pager=pager,
-            pager_base="/admin/media?",
+            query=query,
+            pager_base=pager_base("/admin/media", q=query),
             max_mb=round(self.application.config.upload_max_bytes / (1024 * 1024), 1),
             error=error.message if error else None,
         )
@@ -53,18 +62,70 @@ class MediaHandler(AdminHandler):
                 return
             await self.show(error)
             return
-        url = f"/media/{item.filename}"
         if wants_json:
-            alt = item.original_name.rsplit(".", 1)[0].replace("]", "").replace("[", "")
-            self.finish({"url": url, "name": item.filename, "markdown": f"![{alt}]({url})"})
+            shown = media.MediaItem(item, [])
+            self.finish(
+                {
+                    "id": item.id,
+                    "url": shown.url,
+                    "name": item.filename,
+                    "alt": item.alt_text,
+                    "thumbnail": shown.thumbnail,
+                    "markdown": shown.markdown,
+                }
+            )
             return
         await self.done(self._("The image is uploaded."), "/admin/media")
 
 
-class MediaDeleteHandler(AdminHandler):
+class MediaEditHandler(AdminHandler):
+    """One image: its sizes, alt text and caption (editable), and the articles that show it."""
+
+    async def get(self, media_id: str) -> None:
+        item = await self.run(media.get_media_item, int(media_id))
+        self.render(
+            "admin/media_edit.html", admin_section="media", item=item, alt_text=None, caption=None
+        )
+
     async def post(self, media_id: str) -> None:
-        await self.run(media.delete_media, self.application.config.media_dir, int(media_id))
-        await self.done(self._("The file is deleted."), "/admin/media", "pages")
+        alt_text = self.get_argument("alt_text", "")
+        caption = self.get_argument("caption", "")
+        try:
+            await self.run_form(media.update_media, int(media_id), alt_text, caption)
+        except FormError as error:
+            item = await self.run(media.get_media_item, int(media_id))
+            self.set_status(error.status_code)
+            self.render(
+                "admin/media_edit.html",
+                admin_section="media",
+                item=item,
+                alt_text=alt_text,
+                caption=caption,
+                error=error.message,
+            )
+            return
+        await self.done(
+            self._("The image details are saved."), f"/admin/media/{media_id}", *IMAGE_SCOPES
+        )
+
+
+class MediaDeleteHandler(AdminHandler):
+    """GET: the confirmation page, listing the articles that show the image; POST: delete."""
+
+    async def get(self, media_id: str) -> None:
+        item = await self.run(media.get_media_item, int(media_id))
+        self.render("admin/media_delete.html", admin_section="media", item=item)
+
+    async def post(self, media_id: str) -> None:
+        affected = await self.run(
+            media.delete_media, self.application.config.media_dir, int(media_id)
+        )
+        await self.done(
+            self._("The file is deleted."),
+            "/admin/media",
+            *IMAGE_SCOPES,
+            *(f"article:{article_id}" for article_id in affected),
+        )
 
 
 class MediaFileHandler(tornado.web.StaticFileHandler):
@@ -88,9 +149,16 @@ class MediaFileHandler(tornado.web.StaticFileHandler):
         # that runs anything (also on its 404 and 304 answers).
         self.set_header("Content-Security-Policy", MEDIA_CONTENT_SECURITY_POLICY)
 
+    def get_cache_time(self, path: str, modified: Any, mime_type: str) -> int:
+        return MEDIA_CACHE_SECONDS
+
+    def set_extra_headers(self, path: str) -> None:
+        self.set_header("Cache-Control", f"public, max-age={MEDIA_CACHE_SECONDS}, immutable")
+
 
 routes = [
     (r"/admin/media", MediaHandler),
+    (r"/admin/media/([0-9]{1,18})", MediaEditHandler),
     (r"/admin/media/([0-9]{1,18})/delete", MediaDeleteHandler),
-    (r"/media/([0-9a-f]{32}\.(?:png|jpg|gif|webp))", MediaFileHandler),
+    (rf"/media/({MEDIA_FILE_PATTERN})", MediaFileHandler),
 ]

@@ -12,7 +12,9 @@
   var draftKey = form.getAttribute("data-draft-key");
   var serverUpdated = Number(form.getAttribute("data-updated")) || 0;
   var xsrf = form.querySelector("input[name=_xsrf]").value;
-  var fields = ["title", "content", "summary", "tags", "category_id", "source_id", "publish_at"];
+  var fields = [
+    "title", "content", "summary", "tags", "category_id", "source_id", "publish_at", "featured_image",
+  ];
   var PREVIEW_DELAY_MS = 300;
   var AUTOSAVE_DELAY_MS = 500;
 
@@ -185,12 +187,15 @@
 
   // --- images: button, drop, paste -----------------------------------------------------
 
+  // An image goes in a paragraph of its own: a blank line before and after it.
   function insertAtCursor(text) {
     var start = content.selectionStart;
     var end = content.selectionEnd;
     var before = content.value.slice(0, start);
     var after = content.value.slice(end);
-    var padded = (before && !/\n$/.test(before) ? "\n" : "") + text + "\n";
+    var lead = !before || /\n\n$/.test(before) ? "" : /\n$/.test(before) ? "\n" : "\n\n";
+    var trail = /^\n\n/.test(after) ? "" : /^\n/.test(after) ? "\n" : "\n\n";
+    var padded = lead + text + trail;
     content.value = before + padded + after;
     content.selectionStart = content.selectionEnd = start + padded.length;
     content.focus();
@@ -199,11 +204,13 @@
     schedulePreview();
   }
 
-  function upload(file) {
+  function upload(file, status, onDone) {
+    status = status || uploadStatus;
+    onDone = onDone || function (data) { insertAtCursor(data.markdown); };
     var body = new FormData();
     body.append("_xsrf", xsrf);
     body.append("file", file, file.name || "pasted-image.png");
-    uploadStatus.textContent = form.getAttribute("data-uploading");
+    status.textContent = form.getAttribute("data-uploading");
     return fetch(form.getAttribute("data-upload-url"), {
       method: "POST",
       body: body,
@@ -217,12 +224,44 @@
         });
       })
       .then(function (data) {
-        uploadStatus.textContent = "";
-        insertAtCursor(data.markdown);
+        status.textContent = "";
+        onDone(data);
       })
       .catch(function (error) {
-        uploadStatus.textContent = error.message || form.getAttribute("data-upload-failed");
+        status.textContent = error.message || form.getAttribute("data-upload-failed");
       });
+  }
+
+  // --- the featured image: chosen from the library, or uploaded here -------------------
+
+  var featuredChoices = document.getElementById("featured-choices");
+  var featuredFile = document.getElementById("featured-file");
+  function addFeaturedChoice(data) {
+    var label = document.createElement("label");
+    label.className = "featured-choice";
+    var radio = document.createElement("input");
+    radio.type = "radio";
+    radio.name = "featured_image";
+    radio.value = String(data.id);
+    var image = document.createElement("img");
+    image.src = data.thumbnail;
+    image.alt = data.alt;
+    label.appendChild(radio);
+    label.appendChild(document.createTextNode(" "));
+    label.appendChild(image);
+    // Right after "None": the newest image first, as the server lists them.
+    featuredChoices.insertBefore(label, featuredChoices.children[1] || null);
+    radio.checked = true;
+    dirty = true;
+    scheduleAutosave();
+  }
+  if (featuredFile && featuredChoices) {
+    featuredFile.addEventListener("change", function () {
+      imagesOf(featuredFile.files).slice(0, 1).forEach(function (file) {
+        upload(file, document.getElementById("featured-status"), addFeaturedChoice);
+      });
+      featuredFile.value = "";
+    });
   }
 
   function imagesOf(list) {
@@ -233,7 +272,7 @@
 
   var picker = document.getElementById("image-file");
   picker.addEventListener("change", function () {
-    imagesOf(picker.files).forEach(upload);
+    imagesOf(picker.files).forEach(function (file) { upload(file); });
     picker.value = "";
   });
 
@@ -251,14 +290,14 @@
     content.classList.remove("dropping");
     if (files.length) {
       event.preventDefault();
-      files.forEach(upload);
+      files.forEach(function (file) { upload(file); });
     }
   });
   content.addEventListener("paste", function (event) {
     var files = imagesOf(event.clipboardData && event.clipboardData.files);
     if (files.length) {
       event.preventDefault();
-      files.forEach(upload);
+      files.forEach(function (file) { upload(file); });
     }
   });
 

@@ -1,8 +1,12 @@
-"""The editor in Chromium: the live preview follows the typing, and a closed tab loses nothing."""
+"""The editor in Chromium: the live preview follows the typing, a closed tab loses nothing,
+an image goes in its own paragraph, a featured image can be uploaded where it is chosen."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from PIL import Image
 
 from service import users
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
@@ -78,3 +82,35 @@ def test_discarding_the_draft_brings_back_the_saved_text(author_page):
     assert page.locator("#content").input_value() == "A later change."
     page.get_by_role("button", name="Discard it").click()
     assert page.locator("#content").input_value() == "Saved text."
+
+
+def test_an_inserted_image_gets_its_own_paragraph_and_a_featured_image_is_uploaded(
+    author_page, tmp_path
+):
+    _live, page = author_page
+    picture = tmp_path / "Harbour at dawn.png"
+    buffer = io.BytesIO()
+    Image.new("RGB", (600, 300), (20, 90, 160)).save(buffer, "PNG")
+    picture.write_bytes(buffer.getvalue())
+    page.locator("#title").fill("Pictures")
+    page.locator("#content").fill("Before the picture.")
+    page.locator("#content").press("End")
+    page.locator("#image-file").set_input_files(str(picture))
+    page.wait_for_function("() => document.querySelector('#content').value.includes('](/media/')")
+    text = page.locator("#content").input_value()
+    assert text.startswith("Before the picture.\n\n![Harbour at dawn](/media/")
+    assert text.endswith(")\n\n")
+    page.locator("#preview picture img[srcset]").wait_for()
+
+    page.locator("#featured-file").set_input_files(str(picture))
+    checked = page.locator("#featured-choices input[name=featured_image]:checked")
+    page.wait_for_function(
+        "() => document.querySelector('#featured-choices input:checked').value !== ''"
+    )
+    chosen = checked.get_attribute("value")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url("**/admin/articles/*/edit")
+    assert (
+        page.locator("#featured-choices input[name=featured_image]:checked").get_attribute("value")
+        == chosen
+    )

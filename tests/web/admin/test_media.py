@@ -43,7 +43,9 @@ def test_a_real_png_is_stored_under_a_random_name_and_served(live, signed_in):
     assert decoded.convert("RGB").getpixel((1, 1)) == (255, 0, 0)
     assert served.headers["Content-Type"] == "image/png"
     assert served.headers["X-Content-Type-Options"] == "nosniff"
-    assert os.listdir(live.settings.media_dir) == [body["url"].rsplit("/", 1)[1]]
+    stem = body["url"].rsplit("/", 1)[1].removesuffix(".png")
+    # The original, and (too small for resized copies) its WebP twin at full size.
+    assert sorted(os.listdir(live.settings.media_dir)) == [f"{stem}-2.webp", f"{stem}.png"]
     listing = signed_in.get("/admin/media")
     assert body["url"] in listing.text and "holiday photo.png" in listing.text
 

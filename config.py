@@ -28,6 +28,9 @@ class Settings:
     port: int = 8888
     host: str = "127.0.0.1"
     database_url: str = ""
+    # Read replicas of database_url (BLOG_DATABASE_REPLICA_URLS, comma-separated): anonymous
+    # reader pages, feeds, search and the sitemap may read from them (extends/replicas.py).
+    database_replica_urls: list[str] = field(default_factory=list)
     redis_urls: list[str] = field(default_factory=list)
     cookie_secret: str = ""
     log_dir: str = str(ROOT / "logs")

@@ -22,7 +22,7 @@ import tornado.httpserver
 import tornado.httputil
 import tornado.web
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 import commands
 import jobs
@@ -56,6 +56,7 @@ from extends.jobs import Job, Lease, LocalLease, PeriodicJobs
 from extends.lease import RedisLease
 from extends.qr import build_qr_tickets
 from extends.redis import RedisClient
+from extends.replicas import ReplicaSet
 from extends.session import build_session_manager
 from extends.throttle import build_throttle
 from log_config import setup_logging
@@ -127,6 +128,13 @@ class Application(tornado.web.Application):
             self.redis_clients, config.session_ttl_seconds, config.secure_cookies, clock=clock
         )
         self.cache = SiteCache(clock=clock)
+        # Read replicas for stale-tolerant reads, fenced by the cache's invalidations.
+        self.replicas = ReplicaSet(
+            config.database_replica_urls,
+            self.engine,
+            lambda: self.cache.generation,
+            pool_size=config.executor_workers,
+        )
         self.bus: InvalidationBus = (
             RedisBus(coordinator, self.cache, config.instance_id)
             if coordinator
@@ -189,10 +197,35 @@ class Application(tornado.web.Application):
     async def run_service(
         self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """Call ``fn(session, *args)`` in the executor; the session is always closed."""
+        """Call ``fn(session, *args)`` in the executor on the primary; the session is closed."""
+        return await self._run_in(self.db, fn, *args, **kwargs)
 
+    async def run_stale_read(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Like ``run_service`` for a read that may be slightly stale: on a replica in use.
+
+        Without one, or when the replica fails under this read, the primary answers (and
+        the replica stays out until its checker sees it healthy again).
+        """
+        replica = self.replicas.choose()
+        if replica is not None:
+            try:
+                return await self._run_in(replica.sessions, fn, *args, **kwargs)
+            except DatabaseUnavailable as exc:
+                replica.take_out(str(exc))
+                log.warning("replica %s failed a read; reading the primary", replica.name)
+        return await self._run_in(self.db, fn, *args, **kwargs)
+
+    async def _run_in(
+        self,
+        sessions: sessionmaker[Session],
+        fn: Callable[Concatenate[Session, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
         def call() -> T:
-            with self.db() as session:
+            with sessions() as session:
                 return fn(session, *args, **kwargs)
 
         try:
@@ -227,6 +260,7 @@ class Application(tornado.web.Application):
     def start_background(self) -> None:
         """Start what runs beside the requests: the cache bus, the lease, periodic jobs."""
         self.bus.start()
+        self.replicas.start()
         self.qr.start()
         self.lease.start()
         self.jobs.start()
@@ -264,6 +298,7 @@ class Application(tornado.web.Application):
 
     def close(self) -> None:
         self.bus.stop()
+        self.replicas.stop()
         for client in self.redis_clients:
             client.close()
         self.executor.shutdown(wait=True, cancel_futures=True)

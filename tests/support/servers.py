@@ -18,7 +18,7 @@ from deploy.processes import free_port, locate_binary, stop_process
 from deploy.servers import connect_mysql, mariadb_marker, redis_marker, start_mariadb, start_redis
 
 # free_port is re-exported: tests/support/live.py takes it from here.
-__all__ = ["MariaDBServer", "RedisServer", "free_port", "require_binary"]
+__all__ = ["MariaDBServer", "RedisServer", "ReplicatedMariaDB", "free_port", "require_binary"]
 
 
 def require_binary(name: str) -> str:
@@ -70,10 +70,18 @@ class MariaDBServer:
         self._databases = 0
 
     def start(self) -> None:
+        self.start_with()
+
+    def start_with(self, *options: str) -> None:
+        """Start (again) with these extra server options (a replica's, a binary log)."""
         self.process = start_mariadb(
             self.directory,
             self.port,
-            extra=("--innodb-buffer-pool-size=64M", "--innodb-flush-log-at-trx-commit=0"),
+            extra=(
+                "--innodb-buffer-pool-size=64M",
+                "--innodb-flush-log-at-trx-commit=0",
+                *options,
+            ),
         )
         connect_mysql("127.0.0.1", self.port, "root", "", timeout=30).close()
 
@@ -97,3 +105,84 @@ class MariaDBServer:
         if self.process is not None:
             stop_process(self.process.pid, mariadb_marker(self.port))
         self.process = None
+
+
+class ReplicatedMariaDB:
+    """A MariaDB primary (binary log, GTID) and one replica following it.
+
+    Both start empty, so the replica replays everything from the primary's first GTID
+    (``MASTER_USE_GTID=slave_pos``). ``pause()``/``resume()`` stop and start the replica's
+    SQL thread (it keeps receiving, stops applying: lag grows); ``stop_replica()`` and
+    ``start_replica()`` stop and start its server.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.primary = MariaDBServer(directory / "primary")
+        self.replica = MariaDBServer(directory / "replica")
+
+    def start(self) -> None:
+        self.primary.start_with(
+            "--log-bin=mariadb-bin", "--server-id=1", "--binlog-format=ROW", "--sync-binlog=0"
+        )
+        self.primary.execute("CREATE USER IF NOT EXISTS 'repl'@'127.0.0.1' IDENTIFIED BY 'repl'")
+        self.primary.execute("GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1'")
+        self.start_replica()
+        self.replica.execute(
+            "CHANGE MASTER TO MASTER_HOST='127.0.0.1', "
+            f"MASTER_PORT={self.primary.port}, MASTER_USER='repl', MASTER_PASSWORD='repl', "
+            "MASTER_CONNECT_RETRY=1, MASTER_USE_GTID=slave_pos"
+        )
+        self.replica.execute("START SLAVE")
+
+    def start_replica(self) -> None:
+        # Crash-safe: the applied GTID is kept in InnoDB with the rows it wrote.
+        self.replica.start_with(
+            "--server-id=2",
+            "--read-only=1",
+            "--relay-log=relay-bin",
+            "--relay-log-recovery=1",
+            "--gtid-pos-auto-engines=InnoDB",
+            "--innodb-flush-log-at-trx-commit=1",
+        )
+
+    def stop_replica(self) -> None:
+        self.replica.stop()
+
+    def pause(self) -> None:
+        self.replica.execute("STOP SLAVE SQL_THREAD")
+
+    def resume(self) -> None:
+        self.replica.execute("START SLAVE SQL_THREAD")
+
+    def new_database_urls(self) -> tuple[str, str]:
+        """A fresh database on the primary, and the URL of its copy on the replica."""
+        url = self.primary.new_database_url()
+        return url, url.replace(f":{self.primary.port}/", f":{self.replica.port}/")
+
+    def wait_caught_up(self, timeout: float = 30) -> None:
+        """Until the replica has applied everything the primary has written so far."""
+        connection = pymysql.connect(
+            host="127.0.0.1", port=self.primary.port, user="root", password=""
+        )
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT @@gtid_binlog_pos")
+                row = cursor.fetchone()
+        finally:
+            connection.close()
+        position = row[0] if row else ""
+        connection = pymysql.connect(
+            host="127.0.0.1", port=self.replica.port, user="root", password=""
+        )
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (position, timeout))
+                reached = cursor.fetchone()
+        finally:
+            connection.close()
+        if not reached or reached[0] != 0:
+            raise RuntimeError(f"the replica did not reach {position} within {timeout}s")
+
+    def stop(self) -> None:
+        self.replica.stop()
+        self.primary.stop()

@@ -5,8 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 N ?= 3
-APT_PACKAGES := redis-server mariadb-server nginx chromium
-SYSTEM_TOOLS := redis-server mariadbd mariadb-install-db nginx chromium
+APT_PACKAGES := redis-server redis-sentinel mariadb-server nginx chromium
+SYSTEM_TOOLS := redis-server redis-sentinel mariadbd mariadb-install-db nginx chromium
 
 .PHONY: run install lock lint format test test-fast system-deps cluster cluster-status cluster-reload cluster-down bench clean
 

@@ -32,6 +32,12 @@ class Settings:
     # reader pages, feeds, search and the sitemap may read from them (extends/replicas.py).
     database_replica_urls: list[str] = field(default_factory=list)
     redis_urls: list[str] = field(default_factory=list)
+    # Redis Sentinel (host:port each): when set, the Redis nodes are the masters named in
+    # redis_master (BLOG_REDIS_MASTER, comma-separated: several groups share the session
+    # ring) as the sentinels report them, followed through failovers; redis_urls is unused.
+    redis_sentinels: list[str] = field(default_factory=list)
+    redis_master: list[str] = field(default_factory=lambda: ["inkwell"])
+    redis_password: str = ""
     cookie_secret: str = ""
     log_dir: str = str(ROOT / "logs")
     data_dir: str = str(ROOT / "var")

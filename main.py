@@ -55,7 +55,7 @@ from extends.i18n import load_translations
 from extends.jobs import Job, Lease, LocalLease, PeriodicJobs
 from extends.lease import RedisLease
 from extends.qr import build_qr_tickets
-from extends.redis import RedisClient
+from extends.redis import build_redis_clients
 from extends.replicas import ReplicaSet
 from extends.session import build_session_manager
 from extends.throttle import build_throttle
@@ -122,7 +122,9 @@ class Application(tornado.web.Application):
         self.db = make_sessionmaker(self.engine)
         # Redis: sessions spread over every node; the cluster-wide parts live on the first.
         # Without Redis, in-process stand-ins serve a single instance.
-        self.redis_clients = [RedisClient(url) for url in config.redis_urls]
+        self.redis_clients = build_redis_clients(
+            config.redis_urls, config.redis_sentinels, config.redis_master, config.redis_password
+        )
         coordinator = self.redis_clients[0] if self.redis_clients else None
         self.sessions = build_session_manager(
             self.redis_clients, config.session_ttl_seconds, config.secure_cookies, clock=clock

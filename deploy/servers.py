@@ -62,6 +62,41 @@ def redis_marker(port: int) -> str:
     return f"redis-server 127.0.0.1:{port}"
 
 
+def redis_replica_command(
+    binary: str, port: int, directory: Path, master_port: int, snapshot: bool
+) -> list[str]:
+    """A redis-server replicating the one on 127.0.0.1:master_port."""
+    return [
+        *redis_command(binary, port, directory, snapshot),
+        "--replicaof", "127.0.0.1", str(master_port),
+    ]  # fmt: skip
+
+
+def sentinel_config(port: int, master: str, master_port: int, quorum: int = 2) -> str:
+    """A sentinel watching ``master`` on 127.0.0.1:master_port (it rewrites this file)."""
+    return "\n".join(
+        [
+            f"port {port}",
+            "bind 127.0.0.1",
+            f"sentinel monitor {master} 127.0.0.1 {master_port} {quorum}",
+            f"sentinel down-after-milliseconds {master} 1000",
+            f"sentinel failover-timeout {master} 5000",
+            f"sentinel parallel-syncs {master} 1",
+            "",
+        ]
+    )
+
+
+def sentinel_command(binary: str, config: Path, directory: Path) -> list[str]:
+    """``redis-server CONFIG --sentinel`` (what Debian's redis-sentinel runs)."""
+    return [binary, str(config), "--sentinel", "--dir", str(directory)]
+
+
+def sentinel_marker(port: int) -> str:
+    """What a running sentinel on ``port`` shows in its process title."""
+    return f"127.0.0.1:{port} [sentinel]"
+
+
 def mariadb_install_command(binary: str, data: Path) -> list[str]:
     """mariadb-install-db into ``data``, root without a password (loopback only)."""
     return [
@@ -109,6 +144,33 @@ def start_redis(directory: Path, port: int, snapshot: bool) -> subprocess.Popen[
     directory.mkdir(parents=True, exist_ok=True)
     command = redis_command(find_binary("redis-server"), port, directory, snapshot)
     process = spawn(command, directory / "redis.log")
+    wait_for_port(port, process.pid)
+    return process
+
+
+def start_redis_replica(
+    directory: Path, port: int, master_port: int, snapshot: bool
+) -> subprocess.Popen[bytes]:
+    """redis-server replicating 127.0.0.1:master_port, once it listens."""
+    directory.mkdir(parents=True, exist_ok=True)
+    command = redis_replica_command(
+        find_binary("redis-server"), port, directory, master_port, snapshot
+    )
+    process = spawn(command, directory / "redis.log")
+    wait_for_port(port, process.pid)
+    return process
+
+
+def start_sentinel(
+    directory: Path, port: int, master: str, master_port: int
+) -> subprocess.Popen[bytes]:
+    """A Redis sentinel watching ``master``, its config and log in ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / "sentinel.conf"
+    if not config.exists():
+        config.write_text(sentinel_config(port, master, master_port))
+    command = sentinel_command(find_binary("redis-server"), config, directory)
+    process = spawn(command, directory / "sentinel.log")
     wait_for_port(port, process.pid)
     return process
 

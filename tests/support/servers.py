@@ -15,10 +15,26 @@ from pathlib import Path
 import pymysql
 
 from deploy.processes import free_port, locate_binary, stop_process
-from deploy.servers import connect_mysql, mariadb_marker, redis_marker, start_mariadb, start_redis
+from deploy.servers import (
+    connect_mysql,
+    mariadb_marker,
+    redis_marker,
+    sentinel_marker,
+    start_mariadb,
+    start_redis,
+    start_redis_replica,
+    start_sentinel,
+)
 
 # free_port is re-exported: tests/support/live.py takes it from here.
-__all__ = ["MariaDBServer", "RedisServer", "ReplicatedMariaDB", "free_port", "require_binary"]
+__all__ = [
+    "MariaDBServer",
+    "RedisSentinelGroup",
+    "RedisServer",
+    "ReplicatedMariaDB",
+    "free_port",
+    "require_binary",
+]
 
 
 def require_binary(name: str) -> str:
@@ -186,3 +202,63 @@ class ReplicatedMariaDB:
     def stop(self) -> None:
         self.replica.stop()
         self.primary.stop()
+
+
+def redis_command(port: int, *args: str) -> bytes:
+    """Send one command to 127.0.0.1:port and return the raw reply (test plumbing)."""
+    parts = [f"*{len(args)}\r\n".encode()]
+    for arg in args:
+        data = arg.encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+        sock.sendall(b"".join(parts))
+        return sock.recv(4096)
+
+
+class RedisSentinelGroup:
+    """A Redis master, one replica and three sentinels watching them (quorum 2)."""
+
+    MASTER_NAME = "inkwell"
+
+    def __init__(self, directory: Path) -> None:
+        require_binary("redis-server")
+        self.directory = directory
+        self.ports = [free_port(), free_port()]  # [first master, first replica]
+        self.sentinel_ports = [free_port() for _ in range(3)]
+        self.processes: dict[int, subprocess.Popen[bytes]] = {}
+
+    @property
+    def sentinels(self) -> str:
+        return ",".join(f"127.0.0.1:{port}" for port in self.sentinel_ports)
+
+    def start(self) -> None:
+        master, replica = self.ports
+        self.processes[master] = start_redis(self.directory / "master", master, snapshot=False)
+        self.processes[replica] = start_redis_replica(
+            self.directory / "replica", replica, master, snapshot=False
+        )
+        for number, port in enumerate(self.sentinel_ports):
+            self.processes[port] = start_sentinel(
+                self.directory / f"sentinel{number}", port, self.MASTER_NAME, master
+            )
+
+    def master_port(self) -> int:
+        """The master's port as the first answering sentinel reports it."""
+        for port in self.sentinel_ports:
+            try:
+                reply = redis_command(port, "SENTINEL", "get-master-addr-by-name", self.MASTER_NAME)
+            except OSError:
+                continue
+            return int(reply.split(b"\r\n")[-2])
+        raise RuntimeError("no sentinel answers")
+
+    def kill(self, port: int) -> None:
+        """SIGKILL the Redis server on ``port`` (a crashed master)."""
+        process = self.processes.pop(port)
+        stop_process(process.pid, redis_marker(port), sig=9)
+
+    def stop(self) -> None:
+        for port, process in list(self.processes.items()):
+            marker = sentinel_marker(port) if port in self.sentinel_ports else redis_marker(port)
+            stop_process(process.pid, marker)
+        self.processes.clear()

@@ -42,6 +42,11 @@ class Settings:
     log_dir: str = str(ROOT / "logs")
     data_dir: str = str(ROOT / "var")
     media_dir: str = ""
+    # Where media live (extends/storage.py): empty for media_dir on this host, or
+    # s3://bucket/prefix?endpoint=http://host:port&region=... with the keys below.
+    media_storage: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
     debug: bool = False
     secure_cookies: bool = False
     # Deprecated and ignored: client address and scheme headers are read only from

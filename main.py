@@ -58,6 +58,7 @@ from extends.qr import build_qr_tickets
 from extends.redis import build_redis_clients
 from extends.replicas import ReplicaSet
 from extends.session import build_session_manager
+from extends.storage import MediaStore, build_media_store
 from extends.throttle import build_throttle
 from log_config import setup_logging
 from model.site import SiteSetting
@@ -156,6 +157,10 @@ class Application(tornado.web.Application):
         self.jobs = PeriodicJobs(self.lease)
         for job in schedule(self):
             self.jobs.add(job.name, job.interval, job.run)
+        # Uploaded media: the local directory, or an S3-compatible bucket shared by all hosts.
+        self.media: MediaStore = build_media_store(
+            config.media_storage, config.media_dir, config.s3_access_key, config.s3_secret_key
+        )
         self.languages = load_translations(ROOT / "locale")
         # Who the client is and which Host it may name: decided in find_handler, once.
         self.trusted_proxies = TrustedProxies(config.trusted_proxies)

@@ -11,17 +11,16 @@ the end marker) is gone. Animated GIF, PNG and WebP are re-encoded frame by fram
 from __future__ import annotations
 
 import io
-import os
 import re
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from extends.storage import MediaStore
 from model import Media
 from model.pager import Pager
 from service.errors import Invalid, NotFound
@@ -146,7 +145,7 @@ def check_original_name(name: str) -> str:
 
 
 def store_upload(
-    session: Session, media_dir: str, original_name: str, data: bytes, max_bytes: int
+    session: Session, store: MediaStore, original_name: str, data: bytes, max_bytes: int
 ) -> Media:
     """Validate an upload and store it; returns the new Media row."""
     original = check_original_name(original_name)
@@ -161,10 +160,8 @@ def store_upload(
         raise Invalid("Only PNG, JPEG, GIF and WebP images can be uploaded.")
     # Only what Pillow decoded is stored: metadata and anything riding along are dropped.
     data = reencode_image(data, kind)
-    directory = Path(media_dir)
-    directory.mkdir(parents=True, exist_ok=True)
     filename = f"{secrets.token_hex(16)}.{kind.extension}"
-    write_media_file(directory, filename, data)
+    write_media_file(store, filename, data)
     media = Media(
         filename=filename,
         original_name=original,
@@ -175,19 +172,24 @@ def store_upload(
     try:
         session.commit()
     except Exception:
-        (directory / filename).unlink(missing_ok=True)
+        store.delete(filename)
         raise
     return media
 
 
-def write_media_file(directory: Path, filename: str, data: bytes) -> None:
-    """Write a file atomically, refusing any name that is not one of ours."""
+def write_media_file(store: MediaStore, filename: str, data: bytes) -> None:
+    """Store a file (atomically), refusing any name that is not one of ours."""
     if not STORED_NAME.match(filename):
         raise Invalid("Bad media file name.")
-    temporary = directory / f".{filename}.{secrets.token_hex(4)}.part"
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-    os.replace(temporary, directory / filename)
+    kind = sniff_image(data)
+    store.put(filename, data, kind.content_type if kind else "application/octet-stream")
+
+
+def read_media_file(store: MediaStore, filename: str) -> bytes | None:
+    """A stored file's bytes (None when missing or not one of our names)."""
+    if not STORED_NAME.match(filename):
+        return None
+    return store.get(filename)
 
 
 def list_media(session: Session, page: int) -> tuple[list[Media], Pager]:
@@ -204,7 +206,7 @@ def list_media(session: Session, page: int) -> tuple[list[Media], Pager]:
     return list(items), pager
 
 
-def delete_media(session: Session, media_dir: str, media_id: int) -> None:
+def delete_media(session: Session, store: MediaStore, media_id: int) -> None:
     """Forget an upload and remove its file (articles that show it will show a broken image)."""
     media = session.get(Media, media_id)
     if media is None:
@@ -213,4 +215,4 @@ def delete_media(session: Session, media_dir: str, media_id: int) -> None:
     session.execute(delete(Media).where(Media.id == media_id))
     session.commit()
     if STORED_NAME.match(filename):
-        (Path(media_dir) / filename).unlink(missing_ok=True)
+        store.delete(filename)

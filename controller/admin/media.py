@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, cast
 
 import tornado.web
 
 from controller.admin.base import AdminHandler, FormError
 from controller.origin import MEDIA_CONTENT_SECURITY_POLICY, set_security_headers
+from extends.storage import MediaStoreUnavailable
 from service import media
+
+# A stored name is random and never reused: its bytes never change.
+MEDIA_MAX_AGE_SECONDS = 365 * 24 * 3600
 
 if TYPE_CHECKING:
     from main import Application
@@ -41,7 +46,7 @@ class MediaHandler(AdminHandler):
             upload = files[0]
             item = await self.run_form(
                 media.store_upload,
-                self.application.config.media_dir,
+                self.application.media,
                 upload.filename,
                 upload.body,
                 self.application.config.upload_max_bytes,
@@ -63,12 +68,42 @@ class MediaHandler(AdminHandler):
 
 class MediaDeleteHandler(AdminHandler):
     async def post(self, media_id: str) -> None:
-        await self.run(media.delete_media, self.application.config.media_dir, int(media_id))
+        await self.run(media.delete_media, self.application.media, int(media_id))
         await self.done(self._("The file is deleted."), "/admin/media", "pages")
 
 
 class MediaFileHandler(tornado.web.StaticFileHandler):
-    """Uploaded files from ``media_dir`` (in a cluster nginx serves /media/ itself)."""
+    """Uploaded files: from ``media_dir`` (in a cluster nginx serves /media/ itself), or
+    streamed from the S3 store, with headers that let nginx and browsers keep them (a
+    stored name never changes content); 503 with a clear message while the store is down.
+    """
+
+    async def get(self, path: str, include_body: bool = True) -> None:
+        store = cast("Application", self.application).media
+        if store.local_directory is not None:
+            await super().get(path, include_body)
+            return
+        loop = asyncio.get_running_loop()
+        app = cast("Application", self.application)
+        try:
+            data = await loop.run_in_executor(app.executor, media.read_media_file, store, path)
+        except MediaStoreUnavailable as exc:
+            self.set_status(503)
+            self.set_header("Retry-After", str(exc.retry_after))
+            self.set_header("Cache-Control", "no-store")
+            self.set_header("Content-Type", "text/plain; charset=UTF-8")
+            self.finish(self.locale.translate(exc.user_message))
+            return
+        if data is None:
+            raise tornado.web.HTTPError(404)
+        kind = media.sniff_image(data)
+        self.set_header("Content-Type", kind.content_type if kind else "application/octet-stream")
+        self.set_header("Cache-Control", f"public, max-age={MEDIA_MAX_AGE_SECONDS}, immutable")
+        self.set_header("Content-Length", str(len(data)))
+        if include_body:
+            self.finish(data)
+        else:
+            self.finish()
 
     def initialize(
         self,
@@ -81,6 +116,11 @@ class MediaFileHandler(tornado.web.StaticFileHandler):
         super().initialize(
             path or app.config.media_dir, default_filename, allowed_symlink_directory
         )
+
+    def compute_etag(self) -> str | None:
+        if cast("Application", self.application).media.local_directory is None:
+            return None  # a stored name never changes content: max-age says it all
+        return super().compute_etag()
 
     def set_default_headers(self) -> None:
         set_security_headers(self)

@@ -10,19 +10,24 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import time
 from pathlib import Path
+from typing import Any
 
 import pymysql
 
 from deploy.processes import free_port, locate_binary, stop_process
 from deploy.servers import (
+    SeaweedPorts,
     connect_mysql,
     mariadb_marker,
     redis_marker,
+    seaweedfs_marker,
     sentinel_marker,
     start_mariadb,
     start_redis,
     start_redis_replica,
+    start_seaweedfs,
     start_sentinel,
 )
 
@@ -32,6 +37,7 @@ __all__ = [
     "RedisSentinelGroup",
     "RedisServer",
     "ReplicatedMariaDB",
+    "SeaweedFSServer",
     "free_port",
     "require_binary",
 ]
@@ -262,3 +268,63 @@ class RedisSentinelGroup:
             marker = sentinel_marker(port) if port in self.sentinel_ports else redis_marker(port)
             stop_process(process.pid, marker)
         self.processes.clear()
+
+
+class SeaweedFSServer:
+    """``weed server -s3`` on free loopback ports, with one access/secret key pair and a bucket."""
+
+    ACCESS_KEY = "inkwell-test-access"
+    SECRET_KEY = "inkwell-test-secret-key"
+
+    def __init__(self, directory: Path) -> None:
+        require_binary("weed")
+        self.directory = directory
+        self.ports = SeaweedPorts.free()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.ports.s3}"
+
+    def storage_url(self, bucket: str, prefix: str = "media") -> str:
+        """What BLOG_MEDIA_STORAGE says to use ``bucket``."""
+        return f"s3://{bucket}/{prefix}?endpoint={self.endpoint}&region=us-east-1"
+
+    def client(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=self.ACCESS_KEY,
+            aws_secret_access_key=self.SECRET_KEY,
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        )
+
+    def start(self) -> None:
+        self.process = start_seaweedfs(self.directory, self.ports, self.ACCESS_KEY, self.SECRET_KEY)
+        # The gateway listens before the filer behind it is ready: wait until S3 answers.
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.client().list_buckets()
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise
+                time.sleep(0.2)
+
+    def create_bucket(self, name: str) -> None:
+        self.client().create_bucket(Bucket=name)
+
+    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        answer = self.client().list_objects_v2(Bucket=bucket, Prefix=prefix)
+        return sorted(item["Key"] for item in answer.get("Contents", []))
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process.pid, seaweedfs_marker(self.ports.s3))
+        self.process = None

@@ -64,8 +64,8 @@ test: system-deps $(STAMP) lint  ## every test: unit, web, cluster, browser
 test-fast: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider -x -q --ignore=tests/cluster --ignore=tests/browser
 
-cluster: system-deps $(STAMP)  ## N instances behind nginx on 127.0.0.1:8080
-	$(PY) -m deploy.cluster up $(N)
+cluster: system-deps $(STAMP)  ## N instances behind nginx on 127.0.0.1:8080 (HA=1: replicated servers, see README)
+	$(PY) -m deploy.cluster up $(N) $(if $(filter 1 yes true,$(HA)),--ha)
 
 cluster-status: $(STAMP)
 	$(PY) -m deploy.cluster status

@@ -124,12 +124,10 @@ def spawn(
         )
 
 
-def health(port: int, timeout: float = 3.0) -> dict[str, Any] | None:
+def health(port: int, timeout: float = 3.0, host: str = "127.0.0.1") -> dict[str, Any] | None:
     """The instance's /healthz answer (200 or 503), or None when it does not answer."""
     try:
-        with urllib.request.urlopen(
-            f"http://127.0.0.1:{port}/healthz", timeout=timeout
-        ) as response:
+        with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=timeout) as response:
             return _json_object(response.read())
     except urllib.error.HTTPError as exc:
         try:

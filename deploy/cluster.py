@@ -14,7 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from deploy.errors import ClusterError
-from deploy.ha import instance_hosts, start_ha_servers, stop_ha_servers
+from deploy.ha import (
+    instance_hosts,
+    restart_stopped_servers,
+    start_ha_servers,
+    stop_ha_servers,
+)
 from deploy.instances import Instances
 from deploy.nginx_config import FAIL_TIMEOUT_SECONDS, Nginx
 from deploy.processes import process_alive, stop_process
@@ -135,6 +140,9 @@ class Cluster:
     def heal(self, state: ClusterState | None = None) -> ClusterState:
         """Start every instance (and nginx) that is not running; wait until all are healthy."""
         state = state or self._require_state()
+        if state.ha:
+            restart_stopped_servers(self.state_dir, state, self.log)
+            self.store.save(state)
         started = []
         for port in state.ports:
             current = state.instances.get(str(port))

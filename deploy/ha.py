@@ -10,6 +10,8 @@ and each one its own loopback address, var/ and log dir (``deploy/instances.py``
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import secrets
 import socket
 import time
@@ -158,6 +160,8 @@ def _start_seaweedfs(
     access_key, secret_key = secrets.token_hex(10), secrets.token_urlsafe(24)
     log(f"starting SeaweedFS (S3 on 127.0.0.1:{ports.s3})")
     process = start_seaweedfs(directory, ports, access_key, secret_key)
+    # What restart_stopped_servers needs to start it again exactly so.
+    (directory / "ports.json").write_text(json.dumps(dataclasses.asdict(ports)))
     services["seaweedfs"] = Service(process.pid, ports.s3, seaweedfs_marker(ports.s3), role="s3")
     endpoint = f"http://127.0.0.1:{ports.s3}"
     client = boto3.client(
@@ -183,6 +187,25 @@ def _start_seaweedfs(
         "BLOG_S3_ACCESS_KEY": access_key,
         "BLOG_S3_SECRET_KEY": secret_key,
     }
+
+
+def restart_stopped_servers(
+    state_dir: Path, state: ClusterState, log: Callable[[str], None]
+) -> None:
+    """Start SeaweedFS again (same ports, keys and data) when it stopped; the instances
+    follow without a restart. (The database and Redis have replicas and Sentinel.)"""
+    service = state.ha_services.get("seaweedfs")
+    if service is None or process_alive(service.pid, service.marker):
+        return
+    directory = state_dir / "seaweedfs"
+    ports = SeaweedPorts(**json.loads((directory / "ports.json").read_text()))
+    log(f"starting SeaweedFS again (S3 on 127.0.0.1:{ports.s3})")
+    process = start_seaweedfs(
+        directory, ports, state.ha_env["BLOG_S3_ACCESS_KEY"], state.ha_env["BLOG_S3_SECRET_KEY"]
+    )
+    state.ha_services["seaweedfs"] = Service(
+        process.pid, ports.s3, seaweedfs_marker(ports.s3), role="s3"
+    )
 
 
 # --- status ---------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import pytest
 
 from config import ROOT
 from deploy.cluster import Cluster
-from deploy.processes import health, process_alive
+from deploy.processes import health, process_alive, stop_process
 from deploy.state import ClusterState
 from tests.cluster.conftest import Load, listening_ports, poll, sign_in
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
@@ -135,6 +135,49 @@ def test_killing_an_instance_on_another_address_fails_no_request(ha_cluster: HAC
     assert result.failures == [], result.statuses
     ha_cluster.launcher.heal()
     assert poll(lambda: (ha_cluster.health(victim) or {}).get("status") == "ok", timeout=30)
+
+
+def test_with_seaweedfs_stopped_pages_answer_and_media_say_so_until_it_is_back(
+    ha_cluster: HACluster,
+) -> None:
+    author = BlogClient(ha_cluster.url)
+    sign_in(author)
+    url = upload(author).json()["url"]  # never requested yet: not in nginx's cache
+    state = ha_cluster.launcher.load()
+    assert state is not None
+    instance_pids = {port: service.pid for port, service in state.instances.items()}
+    seaweedfs = state.ha_services["seaweedfs"]
+    stop_process(seaweedfs.pid, seaweedfs.marker)
+
+    paths = ["/", "/archive", "/feed.atom", "/search?q=store"]
+    load = Load(ha_cluster.url, paths, limit=200, workers=3, max_seconds=60).start()
+    try:
+        image = BlogClient(ha_cluster.url).get(url)
+        assert image.status_code == 503
+        assert "Images are unavailable for a moment" in image.text
+        refused = upload(author)
+        assert refused.status_code == 503
+        assert "Images are unavailable for a moment" in refused.text
+    finally:
+        result = load.join()
+    assert result.failures == [], result.statuses
+
+    # Back (same ports and data); the instances were not restarted.
+    ha_cluster.launcher.heal()
+    assert poll(lambda: BlogClient(ha_cluster.url).get(url).status_code == 200, 60, 0.3)
+    assert upload(author).status_code == 200
+    state = ha_cluster.launcher.load()
+    assert state is not None
+    assert {port: service.pid for port, service in state.instances.items()} == instance_pids
+
+
+def upload(author: BlogClient) -> Any:
+    return author.post(
+        "/admin/media",
+        data={"_xsrf": author.xsrf_token},
+        files={"file": ("photo.png", png_bytes(), "image/png")},
+        headers={"X-Requested-With": "XMLHttpRequest"},
+    )
 
 
 def test_down_stops_every_process_it_started(ha_cluster: HACluster) -> None:

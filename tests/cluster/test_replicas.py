@@ -114,6 +114,28 @@ def test_anonymous_reads_use_the_replica_and_signed_in_reads_the_primary(
     assert selects_on(replicated.replica.port) == after_reader
 
 
+def test_a_browser_that_just_wrote_reads_the_primary_for_a_while(
+    start_replicated_app: Callable[..., LiveApp], replicated: ReplicatedMariaDB
+) -> None:
+    app = start_replicated_app()
+    assert poll(lambda: in_use(app), timeout=10)
+    visitor = BlogClient(app.url)
+    # Any successful POST pins the browser (a comment, a sign-in...); the simplest one an
+    # anonymous browser can send is the sign-out form.
+    answer = visitor.post_form("/auth/logout")
+    assert answer.status_code in (302, 303), answer.status_code
+    assert visitor.cookies.get("rw"), answer.headers
+    assert poll(lambda: in_use(app), timeout=10)
+    before = selects_on(replicated.replica.port)
+    for number in range(3):
+        assert visitor.get(f"/search?q=pinned{number}").status_code == 200
+    assert selects_on(replicated.replica.port) == before
+    # Without the cookie (another browser), reads go to the replica again.
+    reader = BlogClient(app.url)
+    assert reader.get("/search?q=unpinned").status_code == 200
+    assert selects_on(replicated.replica.port) > before
+
+
 def test_the_author_reads_what_they_just_wrote_while_the_replica_lags(
     start_replicated_app: Callable[..., LiveApp], replicated: ReplicatedMariaDB
 ) -> None:

@@ -5,8 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 N ?= 3
-APT_PACKAGES := redis-server mariadb-server nginx chromium
-SYSTEM_TOOLS := redis-server mariadbd mariadb-install-db nginx chromium
+APT_PACKAGES := redis-server redis-sentinel mariadb-server nginx chromium
+SYSTEM_TOOLS := redis-server redis-sentinel mariadbd mariadb-install-db nginx chromium
 
 .PHONY: run install lock lint format test test-fast system-deps cluster cluster-status cluster-reload cluster-down bench clean
 
@@ -64,8 +64,8 @@ test: system-deps $(STAMP) lint  ## every test: unit, web, cluster, browser
 test-fast: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider -x -q --ignore=tests/cluster --ignore=tests/browser
 
-cluster: system-deps $(STAMP)  ## N instances behind nginx on 127.0.0.1:8080
-	$(PY) -m deploy.cluster up $(N)
+cluster: system-deps $(STAMP)  ## N instances behind nginx on 127.0.0.1:8080 (HA=1: replicated servers, see README)
+	$(PY) -m deploy.cluster up $(N) $(if $(filter 1 yes true,$(HA)),--ha)
 
 cluster-status: $(STAMP)
 	$(PY) -m deploy.cluster status

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from config import ROOT, Settings
 from extends.database import make_engine, make_sessionmaker
+from extends.storage import build_media_store
 from service import demo as demo_site
 from service import demo_images, users
 from service.errors import Invalid
@@ -78,6 +79,9 @@ def demo(config: Settings) -> int:
     """Migrate, then load the sample site (idempotent)."""
     upgrade_database(config)
     created = _run_with_session(config, demo_site.load_demo_site)
-    created += _run_with_session(config, demo_images.load_demo_images, config.media_dir)
+    store = build_media_store(
+        config.media_storage, config.media_dir, config.s3_access_key, config.s3_secret_key
+    )
+    created += _run_with_session(config, demo_images.load_demo_images, store)
     print(f"Demo site ready ({created} new item(s)).")
     return 0

@@ -28,11 +28,25 @@ class Settings:
     port: int = 8888
     host: str = "127.0.0.1"
     database_url: str = ""
+    # Read replicas of database_url (BLOG_DATABASE_REPLICA_URLS, comma-separated): anonymous
+    # reader pages, feeds, search and the sitemap may read from them (extends/replicas.py).
+    database_replica_urls: list[str] = field(default_factory=list)
     redis_urls: list[str] = field(default_factory=list)
+    # Redis Sentinel (host:port each): when set, the Redis nodes are the masters named in
+    # redis_master (BLOG_REDIS_MASTER, comma-separated: several groups share the session
+    # ring) as the sentinels report them, followed through failovers; redis_urls is unused.
+    redis_sentinels: list[str] = field(default_factory=list)
+    redis_master: list[str] = field(default_factory=lambda: ["inkwell"])
+    redis_password: str = ""
     cookie_secret: str = ""
     log_dir: str = str(ROOT / "logs")
     data_dir: str = str(ROOT / "var")
     media_dir: str = ""
+    # Where media live (extends/storage.py): empty for media_dir on this host, or
+    # s3://bucket/prefix?endpoint=http://host:port&region=... with the keys below.
+    media_storage: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
     debug: bool = False
     secure_cookies: bool = False
     # Deprecated and ignored: client address and scheme headers are read only from

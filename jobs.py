@@ -55,7 +55,7 @@ async def refresh_search_index(app: Application) -> None:
 
 async def measure_old_media(app: Application) -> int:
     """Measure images uploaded before resized copies existed and make their copies."""
-    done = await app.run_service(media.measure_old_media, app.config.media_dir)
+    done = await app.run_service(media.measure_old_media, app.media)
     if done:
         log.info("media: %d older image(s) measured", done)
         # The articles showing them are re-rendered on their next read (srcset, sizes).

@@ -22,7 +22,7 @@ import tornado.httpserver
 import tornado.httputil
 import tornado.web
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 import commands
 import jobs
@@ -55,8 +55,10 @@ from extends.i18n import load_translations
 from extends.jobs import Job, Lease, LocalLease, PeriodicJobs
 from extends.lease import RedisLease
 from extends.qr import build_qr_tickets
-from extends.redis import RedisClient
+from extends.redis import build_redis_clients
+from extends.replicas import ReplicaSet
 from extends.session import build_session_manager
+from extends.storage import MediaStore, build_media_store
 from extends.throttle import build_throttle
 from log_config import setup_logging
 from model.site import SiteSetting
@@ -122,12 +124,21 @@ class Application(tornado.web.Application):
         self.db = make_sessionmaker(self.engine)
         # Redis: sessions spread over every node; the cluster-wide parts live on the first.
         # Without Redis, in-process stand-ins serve a single instance.
-        self.redis_clients = [RedisClient(url) for url in config.redis_urls]
+        self.redis_clients = build_redis_clients(
+            config.redis_urls, config.redis_sentinels, config.redis_master, config.redis_password
+        )
         coordinator = self.redis_clients[0] if self.redis_clients else None
         self.sessions = build_session_manager(
             self.redis_clients, config.session_ttl_seconds, config.secure_cookies, clock=clock
         )
         self.cache = SiteCache(clock=clock)
+        # Read replicas for stale-tolerant reads, fenced by the cache's invalidations.
+        self.replicas = ReplicaSet(
+            config.database_replica_urls,
+            self.engine,
+            lambda: self.cache.generation,
+            pool_size=config.executor_workers,
+        )
         self.bus: InvalidationBus = (
             RedisBus(coordinator, self.cache, config.instance_id)
             if coordinator
@@ -147,6 +158,10 @@ class Application(tornado.web.Application):
         self.jobs = PeriodicJobs(self.lease)
         for job in schedule(self):
             self.jobs.add(job.name, job.interval, job.run)
+        # Uploaded media: the local directory, or an S3-compatible bucket shared by all hosts.
+        self.media: MediaStore = build_media_store(
+            config.media_storage, config.media_dir, config.s3_access_key, config.s3_secret_key
+        )
         self.languages = load_translations(ROOT / "locale")
         # Who the client is and which Host it may name: decided in find_handler, once.
         self.trusted_proxies = TrustedProxies(config.trusted_proxies)
@@ -190,10 +205,35 @@ class Application(tornado.web.Application):
     async def run_service(
         self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """Call ``fn(session, *args)`` in the executor; the session is always closed."""
+        """Call ``fn(session, *args)`` in the executor on the primary; the session is closed."""
+        return await self._run_in(self.db, fn, *args, **kwargs)
 
+    async def run_stale_read(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Like ``run_service`` for a read that may be slightly stale: on a replica in use.
+
+        Without one, or when the replica fails under this read, the primary answers (and
+        the replica stays out until its checker sees it healthy again).
+        """
+        replica = self.replicas.choose()
+        if replica is not None:
+            try:
+                return await self._run_in(replica.sessions, fn, *args, **kwargs)
+            except DatabaseUnavailable as exc:
+                replica.take_out(str(exc))
+                log.warning("replica %s failed a read; reading the primary", replica.name)
+        return await self._run_in(self.db, fn, *args, **kwargs)
+
+    async def _run_in(
+        self,
+        sessions: sessionmaker[Session],
+        fn: Callable[Concatenate[Session, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
         def call() -> T:
-            with self.db() as session:
+            with sessions() as session:
                 return fn(session, *args, **kwargs)
 
         try:
@@ -228,6 +268,7 @@ class Application(tornado.web.Application):
     def start_background(self) -> None:
         """Start what runs beside the requests: the cache bus, the lease, periodic jobs."""
         self.bus.start()
+        self.replicas.start()
         self.qr.start()
         self.lease.start()
         self.jobs.start()
@@ -265,6 +306,7 @@ class Application(tornado.web.Application):
 
     def close(self) -> None:
         self.bus.stop()
+        self.replicas.stop()
         for client in self.redis_clients:
             client.close()
         self.executor.shutdown(wait=True, cancel_futures=True)

@@ -43,6 +43,10 @@ Route = (
 )
 
 LANGUAGE_COOKIE = "lang"
+# Read-your-writes with replicas: a browser that changed something reads from the primary
+# for this long (the cookie holds the time of its last write; see reads_may_be_stale).
+WROTE_COOKIE = "rw"
+WROTE_PIN_SECONDS = 10
 # The session remembers the password it was opened with (see service.account).
 FINGERPRINT_KEY = "auth_fingerprint"
 
@@ -166,12 +170,28 @@ class BaseHandler(tornado.web.RequestHandler):
         Domain exceptions become error pages in the visitor's language: NotFound → 404,
         Invalid → 400, Forbidden → 403, Conflict → 409, TooManyAttempts → 429.
         """
+        runner = (
+            self.application.run_stale_read
+            if self.reads_may_be_stale()
+            else self.application.run_service
+        )
         try:
-            return await self.application.run_service(fn, *args, **kwargs)
+            return await runner(fn, *args, **kwargs)
         except TooManyAttempts as exc:
             raise PageError(429, self.service_message(exc), retry_after=exc.retry_after) from exc
         except ServiceError as exc:
             raise PageError(exc.status_code, self.service_message(exc)) from exc
+
+    def reads_may_be_stale(self) -> bool:
+        """Whether this request's reads may come from a replica (reader pages say when)."""
+        return False
+
+    def wrote_recently(self) -> bool:
+        """This browser changed something within the last WROTE_PIN_SECONDS."""
+        raw = self.get_cookie(WROTE_COOKIE) or ""
+        if not raw.isdigit():
+            return False
+        return self.application.clock.time() - int(raw) < WROTE_PIN_SECONDS
 
     def service_message(self, exc: ServiceError) -> str:
         """A service's message template, translated, with its details filled in."""
@@ -233,7 +253,23 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def finish(self, chunk: Any = None) -> Any:
         self._write_session_cookie()
+        self._pin_to_primary_after_write()
         return super().finish(chunk)
+
+    def _pin_to_primary_after_write(self) -> None:
+        if (
+            self.application.replicas
+            and self.request.method not in ("GET", "HEAD", "OPTIONS")
+            and self.get_status() < 400
+            and not self._headers_written
+        ):
+            self.set_cookie(
+                WROTE_COOKIE,
+                str(int(self.application.clock.time())),
+                expires_days=WROTE_PIN_SECONDS / 86400,
+                httponly=True,
+                samesite="Lax",
+            )
 
     async def sign_in(self, user: User) -> None:
         """Attach a user to a new session id (the old id is retired)."""

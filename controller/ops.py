@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -48,6 +49,8 @@ class HealthHandler(BaseHandler):
                 "database": database_ok,
                 "redis": redis_ok,
                 "in_flight": app.in_flight,
+                # Each replica: reachable, lag_seconds (None: unknown or stopped), in_use.
+                "replicas": [dataclasses.asdict(replica) for replica in app.replicas.health()],
             }
         )
 

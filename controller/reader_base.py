@@ -80,6 +80,15 @@ class ReaderHandler(BaseHandler):
             and not self.current_user
         )
 
+    def reads_may_be_stale(self) -> bool:
+        # Anonymous readers may read a replica; a browser that just wrote reads its write.
+        return (
+            self.request.method in ("GET", "HEAD")
+            and not self.get_cookie(COOKIE_NAME)
+            and not self.current_user
+            and not self.wrote_recently()
+        )
+
     def page_key(self) -> str:
         # Only the arguments pages read are part of the key: "?utm_source=..." or random junk
         # shares the entry of the plain URL instead of filling the cache with copies.

@@ -25,6 +25,7 @@ from pathlib import Path
 from config import Settings, load_launcher_settings
 from deploy.cluster import Cluster
 from deploy.errors import ClusterError
+from deploy.ha import ha_status
 from deploy.nginx_config import render_site
 from deploy.processes import process_alive
 
@@ -44,14 +45,31 @@ def print_status(cluster: Cluster) -> int:
         if service:
             alive = process_alive(service.pid, service.marker)
             print(f"{name:<8}port {service.port}  pid {service.pid}  {'up' if alive else 'DOWN'}")
-    print(f"{'port':<6} {'pid':<8} {'health':<9} {'leader':<7} instance")
+    servers = ha_status(state) if state.ha else []
+    if servers:
+        print(f"{'server':<16} {'role':<9} {'port':<6} {'pid':<8} {'lag':<5} health")
+        for server in servers:
+            print(
+                f"{server.name:<16} {server.role:<9} {server.port:<6} {server.pid:<8} "
+                f"{server.lag:<5} {server.health}"
+            )
+    print(f"{'address':<16} {'pid':<8} {'health':<9} {'leader':<7} {'replicas':<12} instance")
     statuses = cluster.status()
     for item in statuses:
         shown = "down" if not item.alive else (item.health or {}).get("status", "no answer")
         instance = (item.health or {}).get("instance", "-")
         leader = "yes" if item.leader else "-"
-        print(f"{item.port:<6} {item.pid or '-':<8} {shown:<9} {leader:<7} {instance}")
-    return 0 if nginx_alive and all(item.healthy for item in statuses) else 1
+        replicas = ",".join(
+            f"{'in' if replica['in_use'] else 'OUT'}:{replica['lag_seconds']}"
+            for replica in (item.health or {}).get("replicas", [])
+        )
+        address = f"{state.host(item.port)}:{item.port}"
+        print(
+            f"{address:<16} {item.pid or '-':<8} {shown:<9} {leader:<7} "
+            f"{replicas or '-':<12} {instance}"
+        )
+    servers_ok = all(server.alive for server in servers)
+    return 0 if nginx_alive and servers_ok and all(item.healthy for item in statuses) else 1
 
 
 @contextlib.contextmanager
@@ -80,6 +98,11 @@ def build_parser(default_state_dir: Path) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start N instances behind nginx")
     up.add_argument("count", type=int, nargs="?", default=3)
+    up.add_argument(
+        "--ha",
+        action="store_true",
+        help="replicated MariaDB, Redis with Sentinel, SeaweedFS; instances on 127.0.0.2, ...",
+    )
     sub.add_parser("status", help="instances, ports, pids, leader, health")
     sub.add_parser("reload", help="rolling restart, one instance at a time")
     sub.add_parser("down", help="stop everything this launcher started")
@@ -111,10 +134,14 @@ def main(argv: list[str] | None = None) -> int:
                 launcher.redis_url,
                 launcher.database_url,
                 launcher.microcache,
+                ha=args.ha,
             )
             print_status(cluster)
             print(f"\nInkwell is up: http://127.0.0.1:{state.http_port}/")
-            log_dir = cluster.instances.environment(state, 0)["BLOG_LOG_DIR"]
+            if state.ha:
+                log_dir = str(args.state_dir / "hosts" / "ADDRESS" / "logs")
+            else:
+                log_dir = cluster.instances.environment(state, 0)["BLOG_LOG_DIR"]
             print(f"Logs: {log_dir}/blog@PORT.log (one file per instance)")
             return 0
         if args.command == "status":

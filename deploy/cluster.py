@@ -14,6 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from deploy.errors import ClusterError
+from deploy.ha import (
+    instance_hosts,
+    restart_stopped_servers,
+    start_ha_servers,
+    stop_ha_servers,
+)
 from deploy.instances import Instances
 from deploy.nginx_config import FAIL_TIMEOUT_SECONDS, Nginx
 from deploy.processes import process_alive, stop_process
@@ -59,28 +65,37 @@ class Cluster:
         database_url: str = "",
         microcache: bool = False,
         instance_env: dict[str, str] | None = None,
+        ha: bool = False,
     ) -> ClusterState:
-        """Start what is missing: servers, migrations, instances, nginx; wait until healthy."""
+        """Start what is missing: servers, migrations, instances, nginx; wait until healthy.
+
+        ``ha``: replicated servers and instances on their own addresses (``deploy/ha.py``).
+        """
         previous = self.load()
         if previous and previous.ports != ports and self._anything_alive(previous):
             raise ClusterError(
                 f"a cluster on ports {previous.ports} is running; "
                 "`python -m deploy.cluster down` first"
             )
-        redis_url, redis = self.servers.redis(redis_url, previous.redis if previous else None)
-        database_url, mariadb = self.servers.database(
-            database_url, previous.mariadb if previous else None
-        )
-        state = ClusterState(
-            ports=ports,
-            http_port=http_port,
-            redis_url=redis_url,
-            database_url=database_url,
-            microcache=microcache,
-            instance_env=dict(instance_env or {}),
-            redis=redis,
-            mariadb=mariadb,
-        )
+        if previous and previous.ha != ha and self._anything_alive(previous):
+            raise ClusterError("a cluster of the other mode is running; `down` first")
+        if ha:
+            state = self._ha_state(previous, ports, http_port, microcache, instance_env)
+        else:
+            redis_url, redis = self.servers.redis(redis_url, previous.redis if previous else None)
+            database_url, mariadb = self.servers.database(
+                database_url, previous.mariadb if previous else None
+            )
+            state = ClusterState(
+                ports=ports,
+                http_port=http_port,
+                redis_url=redis_url,
+                database_url=database_url,
+                microcache=microcache,
+                instance_env=dict(instance_env or {}),
+                redis=redis,
+                mariadb=mariadb,
+            )
         if previous:
             state.instances = previous.instances
             state.nginx = previous.nginx
@@ -90,9 +105,44 @@ class Cluster:
         self.heal(state)
         return state
 
+    def _ha_state(
+        self,
+        previous: ClusterState | None,
+        ports: list[int],
+        http_port: int,
+        microcache: bool,
+        instance_env: dict[str, str] | None,
+    ) -> ClusterState:
+        running = (
+            previous is not None
+            and previous.ha_services
+            and all(process_alive(s.pid, s.marker) for s in previous.ha_services.values())
+        )
+        if previous is not None and running:
+            services, env = previous.ha_services, previous.ha_env
+        else:
+            if previous is not None:
+                stop_ha_servers(previous.ha_services, self.log)
+            services, env = start_ha_servers(self.state_dir, self.log)
+        return ClusterState(
+            ports=ports,
+            http_port=http_port,
+            redis_url="",
+            database_url=env["BLOG_DATABASE_URL"],
+            microcache=microcache,
+            instance_env=dict(instance_env or {}),
+            ha=True,
+            hosts=dict(zip((str(port) for port in ports), instance_hosts(len(ports)), strict=True)),
+            ha_services=services,
+            ha_env=env,
+        )
+
     def heal(self, state: ClusterState | None = None) -> ClusterState:
         """Start every instance (and nginx) that is not running; wait until all are healthy."""
         state = state or self._require_state()
+        if state.ha:
+            restart_stopped_servers(self.state_dir, state, self.log)
+            self.store.save(state)
         started = []
         for port in state.ports:
             current = state.instances.get(str(port))
@@ -143,6 +193,7 @@ class Cluster:
         for name, server in (("redis", state.redis), ("mariadb", state.mariadb)):
             if server and server.started_here and stop_process(server.pid, server.marker):
                 self.log(f"stopped {name}")
+        stop_ha_servers(state.ha_services, self.log)
         self.store.remove()
 
     def _anything_alive(self, state: ClusterState) -> bool:

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from config import ROOT, Settings, child_environment, load_settings
+from config import DEFAULT_ALLOWED_HOSTS, ROOT, Settings, child_environment, load_settings
 from deploy.errors import ClusterError
 from deploy.processes import health, port_open, process_alive, spawn
 from deploy.state import ClusterState, InstanceStatus, Service, StateStore
@@ -46,6 +46,21 @@ class Instances:
         )
         env.setdefault("BLOG_LOG_DIR", Settings().log_dir)
         env.pop("BLOG_PORT", None)  # each instance gets its own on the command line
+        if state.ha:
+            # As if on its own host: its own address, var/ and log dir; the replicated
+            # servers and the media bucket are all it shares with the others.
+            env.update(state.ha_env)
+            host = state.host(port)
+            own = self.store.state_dir / "hosts" / host
+            env.update(
+                BLOG_HOST=host,
+                BLOG_DATA_DIR=str(own / "var"),
+                BLOG_LOG_DIR=str(own / "logs"),
+                BLOG_INSTANCE_ID=f"{host}:{port}",
+            )
+            # Its own address is a Host it answers (the health checks ask it directly).
+            allowed = env.get("BLOG_ALLOWED_HOSTS") or ",".join(DEFAULT_ALLOWED_HOSTS)
+            env["BLOG_ALLOWED_HOSTS"] = f"{allowed},{host}"
         return env
 
     def settings(self, state: ClusterState) -> Settings:
@@ -54,11 +69,12 @@ class Instances:
 
     def start(self, state: ClusterState, port: int) -> Service:
         """Start the instance for ``port`` and record it in the state file."""
-        if port_open(port):
-            raise ClusterError(f"port {port} is taken by another program")
+        host = state.host(port)
+        if port_open(port, host):
+            raise ClusterError(f"port {host}:{port} is taken by another program")
         command = [sys.executable, str(ROOT / "main.py"), self.marker(port)]
         process = spawn(command, self.console_log(port), self.environment(state, port))
-        service = Service(process.pid, port, self.marker(port))
+        service = Service(process.pid, port, self.marker(port), host=host, role="instance")
         state.instances[str(port)] = service
         self.store.save(state)
         return service
@@ -70,7 +86,7 @@ class Instances:
                 raise ClusterError(
                     f"instance on port {service.port} exited; see {self.console_log(service.port)}"
                 )
-            answer = health(service.port)
+            answer = health(service.port, host=service.host)
             if answer and answer.get("status") == "ok":
                 return
             if time.monotonic() > deadline:
@@ -84,7 +100,10 @@ class Instances:
             alive = bool(service and process_alive(service.pid, service.marker))
             result.append(
                 InstanceStatus(
-                    port, service.pid if service else None, alive, health(port) if alive else None
+                    port,
+                    service.pid if service else None,
+                    alive,
+                    health(port, host=state.host(port)) if alive else None,
                 )
             )
         return result

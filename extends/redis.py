@@ -94,24 +94,39 @@ def as_list(reply: RedisReply) -> list[RedisReply]:
     raise TypeError(f"expected an array reply from Redis, got {reply!r}")
 
 
+def _make_pool(address: RedisAddress) -> Any:
+    return tornadis.ClientPool(
+        max_size=POOL_SIZE,
+        client_timeout=-1,
+        host=address.host,
+        port=address.port,
+        password=address.password,
+        db=address.db,
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    )
+
+
 class RedisClient:
     """A pool of connections to one Redis server."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.address = parse_redis_url(url)
-        self._pool = tornadis.ClientPool(
-            max_size=POOL_SIZE,
-            client_timeout=-1,
-            host=self.address.host,
-            port=self.address.port,
-            password=self.address.password,
-            db=self.address.db,
-            connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        )
+        self._pool = _make_pool(self.address)
 
     def __repr__(self) -> str:
         return f"RedisClient({self.address.host}:{self.address.port})"
+
+    async def _current_pool(self) -> Any:
+        """The pool of the server to talk to now (a Sentinel client may have to ask)."""
+        return self._pool
+
+    def _lost_server(self) -> None:
+        """The server was lost or refused a write (READONLY): a Sentinel client asks again."""
+
+    async def _current_address(self) -> RedisAddress:
+        await self._current_pool()
+        return self.address
 
     async def call(self, *args: RedisArg) -> RedisReply:
         """Run one command and return its reply; raises RedisUnavailable."""
@@ -149,33 +164,41 @@ class RedisClient:
             raise RedisUnavailable(str(exc)) from None
 
     async def _send_once(self, *args: Any) -> Any:
-        client = await self._pool.get_connected_client()
+        pool = await self._current_pool()
+        client = await pool.get_connected_client()
         if isinstance(client, tornadis.TornadisException):
             # tornadis keeps the pool's slot when connecting fails: give it back, or the
             # pool runs dry after POOL_SIZE failures and every later call waits forever.
-            self._pool.release_client(client)
+            pool.release_client(client)
+            self._lost_server()
             raise RedisUnavailable(str(client))
         try:
             reply = await asyncio.wait_for(client.call(*args), COMMAND_TIMEOUT_SECONDS)
         except TimeoutError:
             # A reply may still come on this connection: it must never serve another call.
+            self._lost_server()
             client.disconnect()
-            self._pool.release_client(client)
+            pool.release_client(client)
             raise RedisUnavailable(
                 f"{self} did not answer within {COMMAND_TIMEOUT_SECONDS}s"
             ) from None
         except BaseException:
             client.disconnect()
-            self._pool.release_client(client)
+            pool.release_client(client)
             raise
         if client.is_connected():
-            self._pool.release_client(client)
+            pool.release_client(client)
         else:
             # A dead connection must not go back to the pool.
             client.disconnect()
-            self._pool.release_client(client)
+            pool.release_client(client)
             if isinstance(reply, tornadis.ConnectionError):
+                self._lost_server()
                 raise _ConnectionLost(str(reply))
+        if isinstance(reply, tornadis.ClientError) and str(reply).startswith("READONLY"):
+            # A master demoted by a failover: find the new one and try there once.
+            self._lost_server()
+            raise _ConnectionLost(str(reply))
         return reply
 
     async def ping(self) -> bool:
@@ -197,16 +220,18 @@ class RedisClient:
         ``on_subscribed`` is called once Redis has confirmed the subscription, before any
         message: from then on nothing published on the channels is missed.
         """
+        address = await self._current_address()
         client = tornadis.PubSubClient(
-            host=self.address.host,
-            port=self.address.port,
-            password=self.address.password,
+            host=address.host,
+            port=address.port,
+            password=address.password,
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
             autoconnect=False,
         )
         connected = await client.connect()
         if not connected or not await client.pubsub_subscribe(*channels):
             client.disconnect()
+            self._lost_server()
             raise RedisUnavailable(f"cannot subscribe on {self}")
         if on_subscribed is not None:
             on_subscribed()
@@ -214,8 +239,111 @@ class RedisClient:
             while True:
                 reply = await client.pubsub_pop_message()
                 if isinstance(reply, tornadis.TornadisException) or reply is None:
+                    self._lost_server()
                     raise RedisUnavailable(f"subscription to {self} dropped")
                 if len(reply) == 3 and reply[0] == b"message":
                     yield reply[1].decode(), reply[2]
         finally:
             client.disconnect()
+
+
+class SentinelRedisClient(RedisClient):
+    """The master of a Sentinel-managed group, found by asking the sentinels.
+
+    The master's address is asked once (``SENTINEL get-master-addr-by-name``) and kept
+    until the connection to it is lost, a command times out, or it answers ``READONLY``
+    (a master demoted by a failover); the next command asks the sentinels again and
+    talks to whichever server they name. Pooled connections to the old master are closed.
+    """
+
+    def __init__(
+        self,
+        sentinels: Sequence[str],
+        master: str,
+        password: str | None = None,
+        db: int = 0,
+    ) -> None:
+        self.url = f"sentinel://{master}"
+        self.master = master
+        self.sentinels = [_parse_host_port(entry) for entry in sentinels]
+        self._password = password
+        self._db = db
+        self.address = RedisAddress("", 0, password, db)
+        self._pool: Any = None
+        self._stale = True
+        self._asking: asyncio.Future[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"SentinelRedisClient({self.master} at {self.address.host}:{self.address.port})"
+
+    def _lost_server(self) -> None:
+        self._stale = True
+
+    async def _current_pool(self) -> Any:
+        if self._stale or self._pool is None:
+            # Many requests notice at once: one question to the sentinels serves them all.
+            if self._asking is None:
+                self._asking = asyncio.ensure_future(self._ask_sentinels())
+            asking = self._asking
+            try:
+                await asyncio.shield(asking)
+            finally:
+                if self._asking is asking and asking.done():
+                    self._asking = None
+        return self._pool
+
+    async def _ask_sentinels(self) -> None:
+        for host, port in self.sentinels:
+            reply = await _ask_one_sentinel(host, port, self.master)
+            if reply is None:
+                continue
+            address = RedisAddress(reply[0], reply[1], self._password, self._db)
+            if address != self.address or self._pool is None:
+                old = self._pool
+                self.address = address
+                self._pool = _make_pool(address)
+                if old is not None:
+                    old.destroy()
+                log.info("Redis master %s is %s:%d", self.master, address.host, address.port)
+            self._stale = False
+            return
+        raise RedisUnavailable(f"no sentinel knows the master {self.master}")
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.destroy()
+
+
+def _parse_host_port(entry: str) -> tuple[str, int]:
+    host, _, port = entry.strip().rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+async def _ask_one_sentinel(host: str, port: int, master: str) -> tuple[str, int] | None:
+    """The master's address as this sentinel sees it; None if it cannot say."""
+    client = tornadis.Client(
+        host=host, port=port, connect_timeout=CONNECT_TIMEOUT_SECONDS, autoconnect=False
+    )
+    try:
+        if not await client.connect():
+            return None
+        reply = await asyncio.wait_for(
+            client.call("SENTINEL", "get-master-addr-by-name", master), COMMAND_TIMEOUT_SECONDS
+        )
+    except TimeoutError:
+        return None
+    finally:
+        client.disconnect()
+    if not isinstance(reply, list) or len(reply) != 2:
+        return None
+    return reply[0].decode(), int(reply[1])
+
+
+def build_redis_clients(
+    urls: Sequence[str], sentinels: Sequence[str], masters: Sequence[str], password: str = ""
+) -> list[RedisClient]:
+    """One client per Redis node: a Sentinel-managed master per name when sentinels are
+    configured (several names sit on the session hash ring), else one per URL."""
+    if sentinels:
+        return [SentinelRedisClient(sentinels, master, password or None) for master in masters]
+    return [RedisClient(url) for url in urls]

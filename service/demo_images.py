@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from extends.storage import MediaStore
 from model import Article, Media
 from service.media import media_lookup, store_upload
 from service.rendering import RENDERER_VERSION, render_markdown
@@ -87,7 +88,7 @@ def _encode(image: Image.Image, name: str) -> bytes:
     return out.getvalue()
 
 
-def load_demo_images(session: Session, media_dir: str) -> int:
+def load_demo_images(session: Session, store: MediaStore) -> int:
     """Draw and store the sample pictures that are missing; returns how many were added."""
     created = 0
     for seed, (slug, name, alt, caption, top, bottom) in enumerate(DEMO_IMAGES):
@@ -97,7 +98,7 @@ def load_demo_images(session: Session, media_dir: str) -> int:
         media = session.scalar(select(Media).where(Media.original_name == name))
         if media is None:
             data = _encode(draw_picture(top, bottom, seed + 1), name)
-            media = store_upload(session, media_dir, name, data, MAX_BYTES)
+            media = store_upload(session, store, name, data, MAX_BYTES)
             media.alt_text, media.caption = alt, caption
             created += 1
         # Not an edit of the article: keep updated_at as it was.

@@ -17,18 +17,17 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from extends.storage import MediaStore
 from model import Article, Media
 from model.pager import Pager
 from service.errors import Invalid, NotFound
@@ -262,7 +261,7 @@ def stored_file_names(media: Media) -> list[str]:
 
 
 def store_upload(
-    session: Session, media_dir: str, original_name: str, data: bytes, max_bytes: int
+    session: Session, store: MediaStore, original_name: str, data: bytes, max_bytes: int
 ) -> Media:
     """Validate an upload and store it with its resized copies; returns the new Media row."""
     original = check_original_name(original_name)
@@ -281,9 +280,9 @@ def store_upload(
     processed = make_variants(filename, data)
     written = [filename, *processed.files]
     try:
-        write_media_file(media_dir, filename, data)
+        write_media_file(store, filename, data)
         for name, copy in processed.files.items():
-            write_media_file(media_dir, name, copy)
+            write_media_file(store, name, copy)
         media = Media(
             filename=filename,
             original_name=original,
@@ -299,7 +298,7 @@ def store_upload(
         session.add(media)
         session.commit()
     except Exception:
-        delete_media_files(media_dir, written)
+        delete_media_files(store, written)
         raise
     return media
 
@@ -455,7 +454,7 @@ def media_lookup(session: Session, content: str) -> dict[str, ImageInfo]:
     return lookup
 
 
-def delete_media(session: Session, media_dir: str, media_id: int) -> list[int]:
+def delete_media(session: Session, store: MediaStore, media_id: int) -> list[int]:
     """Forget an upload and remove its files; returns the articles that showed it.
 
     Their featured image is cleared by the foreign key; an image in their text shows broken.
@@ -472,11 +471,11 @@ def delete_media(session: Session, media_dir: str, media_id: int) -> list[int]:
     )
     session.execute(delete(Media).where(Media.id == media_id))
     session.commit()
-    delete_media_files(media_dir, names)
+    delete_media_files(store, names)
     return affected
 
 
-def measure_old_media(session: Session, media_dir: str, limit: int = BACKFILL_BATCH) -> int:
+def measure_old_media(session: Session, store: MediaStore, limit: int = BACKFILL_BATCH) -> int:
     """Measure media stored before variants existed and make their copies; returns how many.
 
     A missing or unreadable file is marked 0×0 so it is not tried again; the articles that
@@ -484,7 +483,7 @@ def measure_old_media(session: Session, media_dir: str, limit: int = BACKFILL_BA
     """
     rows = list(session.scalars(select(Media).where(Media.width.is_(None)).limit(limit)))
     for media in rows:
-        data = read_media_file(media_dir, media.filename)
+        data = read_media_file(store, media.filename)
         try:
             processed = make_variants(media.filename, data) if data else None
         except (UnidentifiedImageError, OSError, ValueError) as error:
@@ -494,7 +493,7 @@ def measure_old_media(session: Session, media_dir: str, limit: int = BACKFILL_BA
             media.width = media.height = 0
             continue
         for name, copy in processed.files.items():
-            write_media_file(media_dir, name, copy)
+            write_media_file(store, name, copy)
         media.width, media.height = processed.width, processed.height
         media.variant_widths = format_widths(processed.variant_widths)
         media.webp_widths = format_widths(processed.webp_widths)
@@ -510,30 +509,23 @@ def measure_old_media(session: Session, media_dir: str, limit: int = BACKFILL_BA
 # --- the files themselves (the one place that touches the media store) ----------------
 
 
-def read_media_file(media_dir: str | Path, filename: str) -> bytes | None:
-    """A stored file's bytes; None when it is missing."""
+def read_media_file(store: MediaStore, filename: str) -> bytes | None:
+    """A stored file's bytes; None when it is missing or the name is not one of ours."""
     if not MEDIA_FILE_NAME.match(filename):
-        raise Invalid("Bad media file name.")
-    try:
-        return (Path(media_dir) / filename).read_bytes()
-    except FileNotFoundError:
         return None
+    return store.get(filename)
 
 
-def write_media_file(media_dir: str | Path, filename: str, data: bytes) -> None:
-    """Write a file atomically, refusing any name that is not one of ours."""
+def write_media_file(store: MediaStore, filename: str, data: bytes) -> None:
+    """Store a file (atomically), refusing any name that is not one of ours."""
     if not MEDIA_FILE_NAME.match(filename):
         raise Invalid("Bad media file name.")
-    directory = Path(media_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    temporary = directory / f".{filename}.{secrets.token_hex(4)}.part"
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-    os.replace(temporary, directory / filename)
+    kind = sniff_image(data)
+    store.put(filename, data, kind.content_type if kind else "application/octet-stream")
 
 
-def delete_media_files(media_dir: str | Path, filenames: Iterable[str]) -> None:
+def delete_media_files(store: MediaStore, filenames: Iterable[str]) -> None:
     """Remove stored files (those already gone are fine); names not ours are skipped."""
     for filename in filenames:
         if MEDIA_FILE_NAME.match(filename):
-            (Path(media_dir) / filename).unlink(missing_ok=True)
+            store.delete(filename)

@@ -219,7 +219,9 @@ def search_articles(session: Session, query: str, page: int, per_page: int) -> S
     refusal = query_refusal(query)
     if refusal is not None:
         raise refusal
-    refresh_index(session)
+    if not session.info.get("replica"):
+        # A replica holds the primary's index; the leader's job keeps that one complete.
+        refresh_index(session)
     words = parse_query(query)
     total_articles = session.scalar(select(func.count()).select_from(Article).where(*listable()))
     scores: dict[int, float] | None = None

@@ -13,13 +13,13 @@ import datetime as dt
 import io
 import json
 import zipfile
-from pathlib import Path
 from typing import TypedDict, TypeVar, cast
 
 from sqlalchemy import Boolean, Integer, String, func, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
+from extends.storage import MediaStore
 from model import (
     Article,
     ArticleRevision,
@@ -37,7 +37,13 @@ from model import (
     article_tags,
 )
 from service.errors import Conflict, Invalid
-from service.media import STORED_NAME, reencode_image, sniff_image, write_media_file
+from service.media import (
+    STORED_NAME,
+    read_media_file,
+    reencode_image,
+    sniff_image,
+    write_media_file,
+)
 from service.rendering import RENDERER_VERSION, render_markdown
 from service.site import ensure_settings
 
@@ -190,7 +196,7 @@ def site_snapshot(session: Session) -> SiteData:
     }
 
 
-def export_site(session: Session, media_dir: str) -> bytes:
+def export_site(session: Session, store: MediaStore) -> bytes:
     """The archive: site.json and the media files, as zip bytes."""
     data = site_snapshot(session)
     buffer = io.BytesIO()
@@ -198,9 +204,9 @@ def export_site(session: Session, media_dir: str) -> bytes:
         archive.writestr("site.json", json.dumps(data, ensure_ascii=False, indent=1))
         for item in data["media"]:
             filename = _text(item, "filename")
-            path = Path(media_dir) / filename
-            if STORED_NAME.match(filename) and path.is_file():
-                archive.write(path, f"media/{filename}", zipfile.ZIP_STORED)
+            content = read_media_file(store, filename)
+            if content is not None:
+                archive.writestr(f"media/{filename}", content, zipfile.ZIP_STORED)
     return buffer.getvalue()
 
 
@@ -311,7 +317,7 @@ def _build(model: type[Model], row: Row) -> Model:
     return model(**values)
 
 
-def import_site(session: Session, media_dir: str, payload: bytes) -> dict[str, int]:
+def import_site(session: Session, store: MediaStore, payload: bytes) -> dict[str, int]:
     """Load an export archive into an empty blog; returns how many rows each section got."""
     data, files = _read_archive(payload)
     if not is_empty(session):
@@ -334,10 +340,8 @@ def import_site(session: Session, media_dir: str, payload: bytes) -> dict[str, i
         session.execute(
             update(Media).where(Media.filename == filename).values(size=len(cleaned[filename]))
         )
-    directory = Path(media_dir)
-    directory.mkdir(parents=True, exist_ok=True)
     for filename, content in cleaned.items():
-        write_media_file(directory, filename, content)
+        write_media_file(store, filename, content)
     session.commit()
     counts["files"] = len(files)
     return counts

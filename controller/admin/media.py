@@ -3,12 +3,14 @@ edit alt text and caption, see where an image is used, delete (with a warning), 
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any, cast
 
 import tornado.web
 
 from controller.admin.base import AdminHandler, FormError, pager_base
 from controller.origin import MEDIA_CONTENT_SECURITY_POLICY, set_security_headers
+from extends.storage import MediaStoreUnavailable
 from service import media
 from service.images import MEDIA_FILE_PATTERN
 
@@ -50,7 +52,7 @@ class MediaHandler(AdminHandler):
             upload = files[0]
             item = await self.run_form(
                 media.store_upload,
-                self.application.config.media_dir,
+                self.application.media,
                 upload.filename,
                 upload.body,
                 self.application.config.upload_max_bytes,
@@ -117,9 +119,7 @@ class MediaDeleteHandler(AdminHandler):
         self.render("admin/media_delete.html", admin_section="media", item=item)
 
     async def post(self, media_id: str) -> None:
-        affected = await self.run(
-            media.delete_media, self.application.config.media_dir, int(media_id)
-        )
+        affected = await self.run(media.delete_media, self.application.media, int(media_id))
         await self.done(
             self._("The file is deleted."),
             "/admin/media",
@@ -129,7 +129,37 @@ class MediaDeleteHandler(AdminHandler):
 
 
 class MediaFileHandler(tornado.web.StaticFileHandler):
-    """Uploaded files from ``media_dir`` (in a cluster nginx serves /media/ itself)."""
+    """Uploaded files: from ``media_dir`` (in a cluster nginx serves /media/ itself), or
+    streamed from the S3 store, with headers that let nginx and browsers keep them (a
+    stored name never changes content); 503 with a clear message while the store is down.
+    """
+
+    async def get(self, path: str, include_body: bool = True) -> None:
+        store = cast("Application", self.application).media
+        if store.local_directory is not None:
+            await super().get(path, include_body)
+            return
+        loop = asyncio.get_running_loop()
+        app = cast("Application", self.application)
+        try:
+            data = await loop.run_in_executor(app.executor, media.read_media_file, store, path)
+        except MediaStoreUnavailable as exc:
+            self.set_status(503)
+            self.set_header("Retry-After", str(exc.retry_after))
+            self.set_header("Cache-Control", "no-store")
+            self.set_header("Content-Type", "text/plain; charset=UTF-8")
+            self.finish(self.locale.translate(exc.user_message))
+            return
+        if data is None:
+            raise tornado.web.HTTPError(404)
+        kind = media.sniff_image(data)
+        self.set_header("Content-Type", kind.content_type if kind else "application/octet-stream")
+        self.set_header("Cache-Control", f"public, max-age={MEDIA_CACHE_SECONDS}, immutable")
+        self.set_header("Content-Length", str(len(data)))
+        if include_body:
+            self.finish(data)
+        else:
+            self.finish()
 
     def initialize(
         self,
@@ -142,6 +172,11 @@ class MediaFileHandler(tornado.web.StaticFileHandler):
         super().initialize(
             path or app.config.media_dir, default_filename, allowed_symlink_directory
         )
+
+    def compute_etag(self) -> str | None:
+        if cast("Application", self.application).media.local_directory is None:
+            return None  # a stored name never changes content: max-age says it all
+        return super().compute_etag()
 
     def set_default_headers(self) -> None:
         set_security_headers(self)

@@ -16,7 +16,7 @@ class ExportHandler(AdminHandler):
 
 class DownloadHandler(AdminHandler):
     async def get(self) -> None:
-        archive = await self.run(transfer.export_site, self.application.config.media_dir)
+        archive = await self.run(transfer.export_site, self.application.media)
         await record_event(self, "export_downloaded", f"{len(archive)} bytes")
         name = f"inkwell-export-{utcnow().strftime('%Y%m%d-%H%M%S')}.zip"
         self.set_header("Content-Type", "application/zip")
@@ -31,7 +31,7 @@ class ImportHandler(AdminHandler):
             if not files:
                 raise FormError(self._("Please choose an export archive."))
             counts = await self.run_form(
-                transfer.import_site, self.application.config.media_dir, files[0].body
+                transfer.import_site, self.application.media, files[0].body
             )
         except FormError as error:
             empty = await self.run(transfer.is_empty)

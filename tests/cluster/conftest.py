@@ -126,8 +126,13 @@ def listening_ports(count: int) -> list[int]:
 
 
 def start_cluster(
-    tmp_path_factory: pytest.TempPathFactory, mariadb_server: MariaDBServer
+    tmp_path_factory: pytest.TempPathFactory,
+    mariadb_server: MariaDBServer | None = None,
+    *,
+    database_url: str | None = None,
+    instance_env: dict[str, str] | None = None,
 ) -> Iterator[RunningCluster]:
+    """The cluster over a fresh database of ``mariadb_server`` (or over ``database_url``)."""
     base = tmp_path_factory.mktemp("cluster")
     redis = RedisServer(base / "redis")
     redis.start()
@@ -139,8 +144,9 @@ def start_cluster(
             ports,
             http_port,
             redis_url=redis.url,
-            database_url=mariadb_server.new_database_url(),
+            database_url=database_url or _new_database(mariadb_server),
             instance_env={
+                **(instance_env or {}),
                 "BLOG_LEASE_TTL_MS": str(LEASE_TTL_MS),
                 "BLOG_LOG_DIR": str(log_dir),
                 "BLOG_DATA_DIR": str(base / "data"),
@@ -154,6 +160,11 @@ def start_cluster(
     finally:
         launcher.down()
         redis.stop()
+
+
+def _new_database(mariadb_server: MariaDBServer | None) -> str:
+    assert mariadb_server is not None, "start_cluster needs a server or a database URL"
+    return mariadb_server.new_database_url()
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select, update
 
+from extends.storage import LocalMediaStore
 from model import Article, Media
 from service import editor, media
 from service.editor import ArticleForm
@@ -44,7 +45,7 @@ def stored(directory) -> list[str]:
 
 
 def test_an_upload_gets_its_dimensions_resized_copies_and_webp(db, media_dir):
-    item = media.store_upload(db, str(media_dir), "Sunset at sea.jpg", photo(2000, 1000), MAX)
+    item = media.store_upload(db, LocalMediaStore(media_dir), "Sunset at sea.jpg", photo(2000, 1000), MAX)
     assert (item.width, item.height) == (2000, 1000)
     assert item.variant_widths == "480,960,1600"
     assert item.alt_text == "Sunset at sea"
@@ -66,7 +67,7 @@ def test_an_upload_gets_its_dimensions_resized_copies_and_webp(db, media_dir):
 
 
 def test_only_copies_narrower_than_the_original_are_made(db, media_dir):
-    item = media.store_upload(db, str(media_dir), "small.png", photo(700, 350, kind="PNG"), MAX)
+    item = media.store_upload(db, LocalMediaStore(media_dir), "small.png", photo(700, 350, kind="PNG"), MAX)
     assert item.variant_widths == "480" and item.webp_widths == "480,700"
     stem = item.filename.removesuffix(".png")
     assert stored(media_dir) == sorted(
@@ -76,18 +77,18 @@ def test_only_copies_narrower_than_the_original_are_made(db, media_dir):
 
 def test_the_orientation_is_applied_before_measuring(db, media_dir):
     # Orientation 6: the camera held sideways; the stored pixels stand upright.
-    item = media.store_upload(db, str(media_dir), "tall.jpg", photo(1000, 500, orientation=6), MAX)
+    item = media.store_upload(db, LocalMediaStore(media_dir), "tall.jpg", photo(1000, 500, orientation=6), MAX)
     assert (item.width, item.height) == (500, 1000)
     with Image.open(media_dir / item.filename.replace(".jpg", "-480.jpg")) as copy:
         assert copy.size == (480, 960)
 
 
 def test_deleting_removes_the_original_and_every_copy(db, media_dir):
-    kept = media.store_upload(db, str(media_dir), "kept.jpg", photo(1200, 600), MAX)
-    gone = media.store_upload(db, str(media_dir), "gone.jpg", photo(1200, 600), MAX)
+    kept = media.store_upload(db, LocalMediaStore(media_dir), "kept.jpg", photo(1200, 600), MAX)
+    gone = media.store_upload(db, LocalMediaStore(media_dir), "gone.jpg", photo(1200, 600), MAX)
     gone_stem = gone.filename.removesuffix(".jpg")
     assert any(name.startswith(gone_stem) for name in stored(media_dir))
-    media.delete_media(db, str(media_dir), gone.id)
+    media.delete_media(db, LocalMediaStore(media_dir), gone.id)
     assert not any(name.startswith(gone_stem) for name in stored(media_dir))
     assert (media_dir / kept.filename).exists()
     assert db.scalar(select(Media).where(Media.id == gone.id)) is None
@@ -175,7 +176,7 @@ def test_rendering_is_a_pure_function_of_its_inputs():
 
 
 def test_saving_an_article_uses_the_library_for_its_images(db, media_dir):
-    item = media.store_upload(db, str(media_dir), "sea.jpg", photo(1000, 500), MAX)
+    item = media.store_upload(db, LocalMediaStore(media_dir), "sea.jpg", photo(1000, 500), MAX)
     content = f"Look:\n\n![The sea](/media/{item.filename})\n"
     article = editor.save_article(db, None, ArticleForm(title="Sea", content=content))
     (image,) = tags_of(article.content_html).images
@@ -205,8 +206,8 @@ def test_reading_time_counts_chinese_characters():
 
 
 def test_usage_lists_articles_showing_an_image_in_their_text_or_as_featured(db, media_dir):
-    shown = media.store_upload(db, str(media_dir), "shown.png", photo(10, 10, kind="PNG"), MAX)
-    unused = media.store_upload(db, str(media_dir), "unused.png", photo(10, 10, kind="PNG"), MAX)
+    shown = media.store_upload(db, LocalMediaStore(media_dir), "shown.png", photo(10, 10, kind="PNG"), MAX)
+    unused = media.store_upload(db, LocalMediaStore(media_dir), "unused.png", photo(10, 10, kind="PNG"), MAX)
     in_text = editor.save_article(
         db, None, ArticleForm(title="In text", content=f"![a](/media/{shown.filename})")
     )
@@ -229,19 +230,19 @@ def test_usage_lists_articles_showing_an_image_in_their_text_or_as_featured(db, 
 
 
 def test_deleting_a_used_image_clears_the_featured_image_and_names_the_articles(db, media_dir):
-    shown = media.store_upload(db, str(media_dir), "shown.png", photo(10, 10, kind="PNG"), MAX)
+    shown = media.store_upload(db, LocalMediaStore(media_dir), "shown.png", photo(10, 10, kind="PNG"), MAX)
     article = editor.save_article(
         db, None, ArticleForm(title="Featured", content="text", featured_image=str(shown.id))
     )
-    affected = media.delete_media(db, str(media_dir), shown.id)
+    affected = media.delete_media(db, LocalMediaStore(media_dir), shown.id)
     assert affected == [article.id]
     db.expire_all()
     assert db.get(Article, article.id).featured_image_id is None
 
 
 def test_search_finds_names_alt_texts_and_captions(db, media_dir):
-    first = media.store_upload(db, str(media_dir), "harbour.png", photo(10, 10, kind="PNG"), MAX)
-    media.store_upload(db, str(media_dir), "mountain.png", photo(10, 10, kind="PNG"), MAX)
+    first = media.store_upload(db, LocalMediaStore(media_dir), "harbour.png", photo(10, 10, kind="PNG"), MAX)
+    media.store_upload(db, LocalMediaStore(media_dir), "mountain.png", photo(10, 10, kind="PNG"), MAX)
     media.update_media(db, first.id, "Boats at dawn", "Taken from the pier")
     assert [i.media.id for i in media.list_media(db, 1, "harb")[0]] == [first.id]
     assert [i.media.id for i in media.list_media(db, 1, "boats")[0]] == [first.id]
@@ -253,8 +254,8 @@ def test_search_finds_names_alt_texts_and_captions(db, media_dir):
 
 
 def test_older_uploads_are_measured_and_their_articles_re_rendered(db, media_dir):
-    item = media.store_upload(db, str(media_dir), "old.jpg", photo(1000, 500), MAX)
-    missing = media.store_upload(db, str(media_dir), "missing.jpg", photo(10, 10), MAX)
+    item = media.store_upload(db, LocalMediaStore(media_dir), "old.jpg", photo(1000, 500), MAX)
+    missing = media.store_upload(db, LocalMediaStore(media_dir), "missing.jpg", photo(10, 10), MAX)
     article = editor.save_article(
         db, None, ArticleForm(title="Old", content=f"![old](/media/{item.filename})")
     )
@@ -265,7 +266,7 @@ def test_older_uploads_are_measured_and_their_articles_re_rendered(db, media_dir
     os.remove(media_dir / missing.filename)
     db.execute(update(Media).values(width=None, height=None, variant_widths="", webp_widths=""))
     db.commit()
-    assert media.measure_old_media(db, str(media_dir)) == 2
+    assert media.measure_old_media(db, LocalMediaStore(media_dir)) == 2
     db.expire_all()
     assert (db.get(Media, item.id).width, db.get(Media, item.id).variant_widths) == (
         1000,
@@ -274,4 +275,4 @@ def test_older_uploads_are_measured_and_their_articles_re_rendered(db, media_dir
     assert db.get(Media, missing.id).width == 0  # the file is gone: not tried again
     assert (media_dir / item.filename.replace(".jpg", "-960.webp")).exists()
     assert db.get(Article, article.id).renderer_version == ""
-    assert media.measure_old_media(db, str(media_dir)) == 0
+    assert media.measure_old_media(db, LocalMediaStore(media_dir)) == 0

@@ -545,6 +545,7 @@ def demo_archive(tmp_path_factory: Any) -> dict[str, Any]:
     """The sample site's export, as ``site.json`` data (made in a database of its own)."""
     from commands import upgrade_database
     from extends.database import make_engine, make_sessionmaker
+    from extends.storage import LocalMediaStore
     from service.demo import load_demo_site
     from service.transfer import export_site
     from tests.support.live import make_settings
@@ -555,7 +556,7 @@ def demo_archive(tmp_path_factory: Any) -> dict[str, Any]:
     engine = make_engine(url)
     with make_sessionmaker(engine)() as session:
         load_demo_site(session)
-        payload = export_site(session, str(tmp_path))
+        payload = export_site(session, LocalMediaStore(tmp_path))
     engine.dispose()
     data: dict[str, Any] = json.loads(zipfile.ZipFile(io.BytesIO(payload)).read("site.json"))
     return data

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from extends.storage import LocalMediaStore
 from model import Category, Tag
 from service import dashboard, editor, media, taxonomy, transfer
 from service.errors import Invalid
@@ -76,9 +77,9 @@ def test_merging_tags_moves_links_without_duplicates(db):
 
 def test_snapshot_round_trip_is_stable(db, tmp_path):
     editor.save_article(db, None, editor.ArticleForm(title="Kept", tags="t", status="published"))
-    archive = transfer.export_site(db, str(tmp_path))
+    archive = transfer.export_site(db, LocalMediaStore(tmp_path))
     first = transfer.site_snapshot(db)
     assert transfer.is_empty(db) is False
     with pytest.raises(Exception, match="empty blog"):
-        transfer.import_site(db, str(tmp_path), archive)
+        transfer.import_site(db, LocalMediaStore(tmp_path), archive)
     assert transfer.site_snapshot(db) == first

@@ -45,7 +45,7 @@ def site(live: Any, tmp_path: Any) -> dict[str, int]:
     )
     form.content += "\n\nOne more line."
     live.service(editor.save_article, article_id, form)
-    live.service(media.store_upload, live.settings.media_dir, "pixel.png", png_bytes(), 1024 * 1024)
+    live.service(media.store_upload, live.app.media, "pixel.png", png_bytes(), 1024 * 1024)
     return live.service(_ids)
 
 

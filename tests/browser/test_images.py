@@ -26,7 +26,7 @@ IMAGES_IN_DOM = """
 @pytest.fixture
 def demo(live):
     live.service(load_demo_site)
-    live.service(load_demo_images, live.settings.media_dir)
+    live.service(load_demo_images, live.app.media)
     return live
 
 

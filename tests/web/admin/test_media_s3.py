@@ -79,7 +79,11 @@ def test_an_upload_is_an_object_in_the_bucket_served_with_caching_headers(
     assert response.status_code == 200, response.text
     url = response.json()["url"]
     name = url.rsplit("/", 1)[1]
-    assert seaweedfs.keys(BUCKET, prefix) == [f"{prefix}/{name}"]
+    stem = name.split(".")[0]
+    # The original and its WebP copy (a 2-pixel image gets no narrower copies).
+    assert seaweedfs.keys(BUCKET, prefix) == sorted(
+        [f"{prefix}/{name}", f"{prefix}/{stem}-2.webp"]
+    )
     assert not (s3_app.settings.media_dir and _listing(s3_app.settings.media_dir))
 
     reader = BlogClient(s3_app.url)
@@ -90,6 +94,7 @@ def test_an_upload_is_an_object_in_the_bucket_served_with_caching_headers(
     assert served.headers["X-Content-Type-Options"] == "nosniff"
     stored = seaweedfs.client().get_object(Bucket=BUCKET, Key=f"{prefix}/{name}")
     assert served.content == stored["Body"].read()
+    assert reader.get(f"/media/{stem}-2.webp").headers["Content-Type"] == "image/webp"
     assert reader.get("/media/" + "0" * 32 + ".png").status_code == 404
 
     (media_id,) = media_ids(s3_app)

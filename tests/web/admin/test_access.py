@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from model import Article, ArticleRevision, Category, Comment, Media, Menu, Source, Tag, Widget
+from model import Article, ArticleRevision, Category, Comment, Media, MenuItem, Source, Tag, Widget
 from service import editor, media
 from service.demo import load_demo_site
 from tests.support.live import BlogClient
@@ -27,7 +27,7 @@ def _ids(session: Any) -> dict[str, int]:
         "revision": first(ArticleRevision),
         "comment": first(Comment),
         "category": first(Category),
-        "menu": first(Menu),
+        "menu": first(MenuItem),
         "source": first(Source),
         "tag": first(Tag),
         "widget": first(Widget),

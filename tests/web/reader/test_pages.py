@@ -162,7 +162,7 @@ def test_navigation_shows_menus_and_loose_categories(site, client):
     html = client.get("/").text
     assert "<summary>Guides</summary>" in html and "<summary>Engineering</summary>" in html
     notes = category_by_name(site, "Notes")
-    assert f'<a href="/category/{notes.id}">Notes</a>' in html
+    assert f'<a href="/category/{notes.slug}">Notes</a>' in html
 
 
 def test_sidebar_widgets_in_order(site, client):

@@ -290,8 +290,7 @@ def save_article(
     rendered = render_markdown(content)
     if kind == "page":
         article.comments_enabled = form.comments_enabled == "1"
-    session.flush()
-    slugs.remember_old_slug(session, kind, article.id, article.slug, slug)
+    old_slug = article.slug
     article.title = title
     article.slug = slug
     article.content = content
@@ -305,6 +304,8 @@ def save_article(
     article.source_id = source_id
     article.updated_at = now
     article.tags = tags_by_names(session, tag_names)
+    session.flush()
+    slugs.remember_old_slug(session, kind, article.id, old_slug, slug)
     session.commit()
     return load_article(session, article.id)
 

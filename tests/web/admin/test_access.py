@@ -22,8 +22,11 @@ def _ids(session: Any) -> dict[str, int]:
 
     return {
         "article": session.scalar(
-            select(Article.id).where(Article.status == "published").order_by(Article.id)
+            select(Article.id)
+            .where(Article.status == "published", Article.kind == "article")
+            .order_by(Article.id)
         ),
+        "page": session.scalar(select(Article.id).where(Article.kind == "page")),
         "revision": first(ArticleRevision),
         "comment": first(Comment),
         "category": first(Category),
@@ -60,6 +63,11 @@ def get_routes(ids: dict[str, int]) -> list[str]:
         f"/admin/articles/{a}/revisions",
         f"/admin/articles/{a}/revisions/{r}",
         f"/admin/articles/{a}/delete",
+        "/admin/pages",
+        "/admin/pages/new",
+        f"/admin/pages/{ids['page']}/edit",
+        f"/admin/pages/{ids['page']}/delete",
+        "/admin/slug?title=x",
         "/admin/comments",
         "/admin/categories",
         f"/admin/categories/{ids['category']}/delete",
@@ -95,8 +103,11 @@ def post_routes(ids: dict[str, int]) -> list[tuple[str, dict[str, str]]]:
         (f"/admin/categories/{cat}", {"name": "Hijacked"}),
         (f"/admin/categories/{cat}/delete", {}),
         (f"/admin/categories/{cat}/move", {"direction": "down"}),
-        ("/admin/menus", {"name": "Hijacked"}),
-        (f"/admin/menus/{menu}", {"name": "Hijacked"}),
+        ("/admin/pages/new", {**article, "slug": "hijacked"}),
+        (f"/admin/pages/{ids['page']}/edit", {**article, "slug": "hijacked"}),
+        (f"/admin/pages/{ids['page']}/delete", {}),
+        ("/admin/menus", {"kind": "link", "label": "Hijacked", "url": "/x"}),
+        (f"/admin/menus/{menu}", {"label": "Hijacked"}),
         (f"/admin/menus/{menu}/delete", {}),
         (f"/admin/menus/{menu}/move", {"direction": "down"}),
         ("/admin/sources", {"code": "hijack", "name": "Hijacked"}),

@@ -98,33 +98,6 @@ def load_demo_site(session: Session) -> int:
     session.flush()
 
     now = utcnow().replace(microsecond=0)
-    pages: dict[str, Article] = {}
-    for page_row in demo_data.PAGES:
-        page = session.scalar(
-            select(Article).where(Article.kind == "page", Article.slug == page_row["slug"])
-        )
-        if page is None:
-            rendered = render_markdown(page_row["content"])
-            page = Article(
-                kind="page",
-                comments_enabled=False,
-                title=page_row["title"],
-                slug=page_row["slug"],
-                content=page_row["content"],
-                content_html=rendered.html,
-                toc_html=rendered.toc_html,
-                renderer_version=RENDERER_VERSION,
-                summary="",
-                status="published",
-                publish_at=now - dt.timedelta(days=30),
-                created_at=now - dt.timedelta(days=30),
-                updated_at=now - dt.timedelta(days=30),
-            )
-            session.add(page)
-            created += 1
-        pages[page_row["slug"]] = page
-    session.flush()
-    created += _load_demo_menu(session, categories, pages)
 
     articles: dict[str, Article] = {}
     for article_row in demo_data.ARTICLES:
@@ -152,6 +125,35 @@ def load_demo_site(session: Session) -> int:
             created += 1
         articles[article_row["slug"]] = article
     session.flush()
+
+    # Pages after the articles, so the sample articles keep their ids.
+    pages: dict[str, Article] = {}
+    for page_row in demo_data.PAGES:
+        page = session.scalar(
+            select(Article).where(Article.kind == "page", Article.slug == page_row["slug"])
+        )
+        if page is None:
+            rendered = render_markdown(page_row["content"])
+            page = Article(
+                kind="page",
+                comments_enabled=False,
+                title=page_row["title"],
+                slug=page_row["slug"],
+                content=page_row["content"],
+                content_html=rendered.html,
+                toc_html=rendered.toc_html,
+                renderer_version=RENDERER_VERSION,
+                summary="",
+                status="published",
+                publish_at=now - dt.timedelta(days=30),
+                created_at=now - dt.timedelta(days=30),
+                updated_at=now - dt.timedelta(days=30),
+            )
+            session.add(page)
+            created += 1
+        pages[page_row["slug"]] = page
+    session.flush()
+    created += _load_demo_menu(session, categories, pages)
 
     for comment_row in demo_data.COMMENTS:
         article = articles[comment_row["article"]]

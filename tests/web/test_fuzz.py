@@ -580,7 +580,8 @@ def _damage(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     [
         ("settings.title", [1]),
         ("settings.posts_per_page", "many"),
-        ("menus.0.name", None),
+        ("menu_items.0.kind", None),
+        ("menu_items.1.parent_id", 99_999),
         ("categories.0.id", "x"),
         ("categories.0.name", "x" * 70_000),
         ("categories.0.hidden", "yes"),

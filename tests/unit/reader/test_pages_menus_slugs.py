@@ -186,9 +186,7 @@ def test_per_listing_feeds_and_the_sitemap(db):
     assert feed.path == "/category/python"
     assert [entry.article.id for entry in feed.entries] == [in_python.id]
     assert feeds.category_feed(db, str(python.id)) == articles.MovedTo("/category/python")
-    assert [entry.article.id for entry in feeds.tag_feed(db, "outdoors").entries] == [
-        elsewhere.id
-    ]
+    assert [entry.article.id for entry in feeds.tag_feed(db, "outdoors").entries] == [elsewhere.id]
     with pytest.raises(NotFound):
         feeds.tag_feed(db, "nothing")
     paths = {path for path, _ in feeds.sitemap_entries(db)}

@@ -21,9 +21,7 @@ def names(live, model) -> list[str]:
 
 def labels(live) -> list[str]:
     return live.service(
-        lambda s: list(
-            s.scalars(select(MenuItem.label).order_by(MenuItem.sort_order, MenuItem.id))
-        )
+        lambda s: list(s.scalars(select(MenuItem.label).order_by(MenuItem.sort_order, MenuItem.id)))
     )
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
+from service import users
 from service.demo import load_demo_site
+from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
 
 
 @pytest.mark.parametrize("width", [390, 1280])
@@ -42,3 +45,23 @@ def test_the_about_page_and_the_menu(live, browser, tmp_path, width):
         context.close()
     for name in (f"page-{width}.png", f"menu-{width}.png"):
         assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_the_slug_follows_the_title_until_the_author_types_one(start_app, sqlite_url, page):
+    live = start_app(sqlite_url)
+    live.service(users.create_admin, ADMIN_USERNAME, ADMIN_PASSWORD, "Ada Admin", "")
+    page.goto(live.url + "/auth/login?next=/admin/pages/new")
+    page.get_by_label("User name").fill(ADMIN_USERNAME)
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/admin/pages/new")
+    slug = page.locator("#slug")
+    page.locator("#title").fill("关于我们")
+    expect(slug).to_have_value("guan-yu-wo-men")  # pinyin, made by the server
+    slug.fill("contact")
+    page.locator("#title").fill("联系我们")  # a typed slug no longer follows the title
+    page.locator("#content").fill("Write to us.")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url("**/admin/pages/*/edit")
+    page.goto(live.url + "/contact")
+    assert page.get_by_role("heading", level=1).inner_text() == "联系我们"

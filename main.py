@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import commands
 import jobs
 from config import ROOT, Settings, build_parser, settings_from_args
-from controller import article, auth, ops, qr, reader, reader_modules, twofactor
+from controller import article, auth, ops, pages, qr, reader, reader_modules, twofactor
 from controller.admin import (
     account,
     articles,
@@ -35,11 +35,13 @@ from controller.admin import (
     comments,
     dashboard,
     media,
+    menus,
     settings,
     taxonomy,
     transfer,
     widgets,
 )
+from controller.admin import pages as admin_pages
 from controller.admin import twofactor as admin_twofactor
 from controller.article import CommentGuard
 from controller.base import NotFoundHandler, Route
@@ -87,6 +89,8 @@ def route_table() -> list[Route]:
         *articles.routes,
         *comments.routes,
         *taxonomy.routes,
+        *menus.routes,
+        *admin_pages.routes,
         *widgets.routes,
         *media.routes,
         *settings.routes,
@@ -96,6 +100,8 @@ def route_table() -> list[Route]:
         *audit.routes,
         # Operations.
         *ops.routes,
+        # Pages at /<slug> (/about): last, so every route above wins over a page's slug.
+        *pages.routes,
     ]
 
 

@@ -40,7 +40,8 @@ class CommentGuard:
 class ArticleHandler(ReaderHandler):
     async def get(self, article_id: str, slug: str | None = None) -> None:
         page = await self.run(articles.article_page, int(article_id))
-        if (slug or "") != page.article.slug:
+        # An old slug, no slug, or a page's /article/<id>: 301 to the current URL.
+        if (slug or "") != page.article.slug or page.article.kind == "page":
             query = self.request.query
             self.redirect(page.summary.url + (f"?{query}" if query else ""), permanent=True)
             return
@@ -62,7 +63,7 @@ class ArticleHandler(ReaderHandler):
         thread = await self.run(comments.visible_comments, article_id)
         structured = seo.blog_posting(page.summary, self.base_url(), self.site.title)
         await self.render_page(
-            "article.html",
+            "page.html" if page.article.kind == "page" else "article.html",
             scopes=(f"article:{article_id}", f"comments:{article_id}"),
             article_id=article_id,
             status=status,

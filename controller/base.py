@@ -61,7 +61,7 @@ class PageError(tornado.web.HTTPError):
 
 
 DEFAULT_SITE = site_service.default_settings()
-NO_NAVIGATION = Navigation(menus=[], loose_categories=[], sources=[])
+NO_NAVIGATION = Navigation(items=[], sources=[])
 
 
 @dataclass(frozen=True)

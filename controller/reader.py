@@ -49,15 +49,17 @@ class HomeHandler(ListingHandler):
 
 
 class CategoryHandler(ListingHandler):
-    async def get(self, category_id: str) -> None:
+    """/category/<slug>; /category/<id> and an old slug answer 301 to it."""
+
+    async def get(self, slug: str) -> None:
         listing = await self.run(
-            articles.category_listing,
-            int(category_id),
-            self.page_number(),
-            self.site.posts_per_page,
+            articles.category_listing, slug, self.page_number(), self.site.posts_per_page
         )
+        if isinstance(listing, articles.MovedTo):
+            self.redirect_moved(listing.path)
+            return
         title = self._("Category: %(name)s") % {"name": listing.heading}
-        await self.show_listing(listing, f"/category/{category_id}", title, "category")
+        await self.show_listing(listing, articles.category_path(slug), title, "category")
 
 
 class TagHandler(ListingHandler):
@@ -160,17 +162,40 @@ class FeedHandler(DocumentHandler):
 
     async def get(self, kind: str) -> None:
         entries = await self.run(feeds.feed_entries)
+        await self.send_feed(kind, entries, self.site.title, "")
+
+    async def send_feed(
+        self, kind: str, entries: list[feeds.FeedEntry], title: str, path: str
+    ) -> None:
         site = feeds.SiteInfo(
-            title=self.site.title,
+            title=title,
             subtitle=self.site.signature,
             base_url=self.base_url(),
             language=self.locale.code.replace("_", "-"),
+            path=path,
         )
         if kind == "atom":
             body, content_type = feeds.atom_feed(site, entries), "application/atom+xml"
         else:
             body, content_type = feeds.rss_feed(site, entries), "application/rss+xml"
         await self.send_document(body.decode("utf-8"), content_type + "; charset=UTF-8")
+
+
+class CategoryFeedHandler(FeedHandler):
+    """/category/<slug>/feed.atom|rss; an id or old slug answers 301 to the current feed."""
+
+    async def get(self, slug: str, kind: str) -> None:  # type: ignore[override]
+        feed = await self.run(feeds.category_feed, slug)
+        if isinstance(feed, articles.MovedTo):
+            self.redirect_moved(f"{feed.path}/feed.{kind}")
+            return
+        await self.send_feed(kind, feed.entries, f"{self.site.title} · {feed.name}", feed.path)
+
+
+class TagFeedHandler(FeedHandler):
+    async def get(self, name: str, kind: str) -> None:  # type: ignore[override]
+        feed = await self.run(feeds.tag_feed, name)
+        await self.send_feed(kind, feed.entries, f"{self.site.title} · {feed.name}", feed.path)
 
 
 class SitemapHandler(DocumentHandler):
@@ -182,8 +207,10 @@ class SitemapHandler(DocumentHandler):
 
 routes = [
     (r"/", HomeHandler),
-    (r"/category/([0-9]{1,9})", CategoryHandler),
+    (r"/category/([^/]{1,200})", CategoryHandler),
+    (r"/category/([^/]{1,200})/feed\.(atom|rss)", CategoryFeedHandler),
     (r"/tag/([^/]+)", TagHandler),
+    (r"/tag/([^/]+)/feed\.(atom|rss)", TagFeedHandler),
     (r"/source/([a-z0-9_-]{1,32})", SourceHandler),
     (r"/archive", ArchiveIndexHandler),
     (r"/archive/([0-9]{4})/([0-9]{2})", MonthHandler),

@@ -220,6 +220,11 @@ class ReaderHandler(BaseHandler):
             for widget in loaded
         ]
 
+    def redirect_moved(self, path: str) -> None:
+        """301 from an old URL to where its content is now, keeping the query string."""
+        query = self.request.query
+        self.redirect(path + (f"?{query}" if query else ""), permanent=True)
+
     def base_url(self) -> str:
         """Scheme and host of absolute links in feeds and meta tags (BLOG_BASE_URL if set)."""
         return self.public_base_url()

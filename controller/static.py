@@ -7,6 +7,7 @@ sitemap at the address the visitor used without touching Tornado's routing.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, cast
 
 import tornado.web
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
     from main import Application
 
 ROBOTS = "robots.txt"
+FAVICON = "favicon.ico"
+# /favicon.ico is the site icon kept with the other images; browsers ask for it on every site.
+FAVICON_FILE = "img/favicon.ico"
+FAVICON_CACHE_SECONDS = 30 * 24 * 3600
 
 
 class StaticFiles(tornado.web.StaticFileHandler):
@@ -29,6 +34,14 @@ class StaticFiles(tornado.web.StaticFileHandler):
             self.finish(body if include_body else None)
             return
         await super().get(path, include_body)
+
+    def parse_url_path(self, url_path: str) -> str:
+        return super().parse_url_path(FAVICON_FILE if url_path == FAVICON else url_path)
+
+    def get_cache_time(self, path: str, modified: dt.datetime | None, mime_type: str) -> int:
+        if path == FAVICON_FILE:
+            return FAVICON_CACHE_SECONDS
+        return super().get_cache_time(path, modified, mime_type)
 
     def set_default_headers(self) -> None:
         set_security_headers(self)

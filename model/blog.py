@@ -1,4 +1,5 @@
-"""Articles and what hangs off them: categories, menus, sources, tags, comments, revisions."""
+"""Articles and pages and what hangs off them: categories, menu items, sources, tags,
+comments, revisions, old slugs."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -27,6 +29,10 @@ from model.user import User
 # so nothing can query behind a template's back on the IOLoop thread.
 
 ARTICLE_STATUSES = ("draft", "published", "scheduled")
+# An article is dated, categorised and listed; a page (About, Contact) lives at /<slug>.
+CONTENT_KINDS = ("article", "page")
+MENU_ITEM_KINDS = ("category", "page", "link")
+SLUG_KINDS = ("article", "page", "category")
 COMMENT_STATUSES = ("visible", "pending", "hidden", "spam")
 
 article_tags = Table(
@@ -38,30 +44,53 @@ article_tags = Table(
 )
 
 
-class Menu(Base):
-    """A navigation group of categories (blog_xtg's nav menu)."""
+class MenuItem(Base):
+    """One entry of the site's navigation: a category, a page or a link; nested one level."""
 
-    __tablename__ = "menus"
+    __tablename__ = "menu_items"
+    __table_args__ = (Index("ix_menu_items_parent_id_sort_order", "parent_id", "sort_order"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(64))
-    sort_order: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    parent_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("menu_items.id", ondelete="SET NULL")
+    )
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(16))
+    # The category's or page's id (kind "category" or "page"); None for a link.
+    target_id: Mapped[Optional[int]] = mapped_column(Integer)
+    # Shown instead of the category's name or the page's title when not empty.
+    label: Mapped[str] = mapped_column(String(100), default="")
+    url: Mapped[str] = mapped_column(String(500), default="")
+
+
+class SlugHistory(Base):
+    """A slug an article, page or category had before: its old URLs answer 301."""
+
+    __tablename__ = "slug_history"
+    __table_args__ = (
+        UniqueConstraint("kind", "slug"),
+        Index("ix_slug_history_kind_target_id", "kind", "target_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[int] = mapped_column(Integer)
+    slug: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Category(Base):
     """blog_xtg's "article type"."""
 
     __tablename__ = "categories"
-    __table_args__ = (Index("ix_categories_menu_id_sort_order", "menu_id", "sort_order"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
+    # /category/<slug>; never only digits (/category/<id> is the old URL form).
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
     intro: Mapped[str] = mapped_column(String(255), default="")
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
-    menu_id: Mapped[Optional[int]] = mapped_column(ForeignKey("menus.id", ondelete="SET NULL"))
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
-
-    menu: Mapped[Optional[Menu]] = relationship(lazy="raise")
 
 
 class Source(Base):
@@ -88,6 +117,8 @@ class Article(Base):
         Index("ix_articles_status_publish_at", "status", "publish_at"),
         Index("ix_articles_category_id_status_publish_at", "category_id", "status", "publish_at"),
         Index("ix_articles_source_id_status_publish_at", "source_id", "status", "publish_at"),
+        Index("ix_articles_kind_status_publish_at", "kind", "status", "publish_at"),
+        Index("ix_articles_kind_slug", "kind", "slug"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -100,6 +131,8 @@ class Article(Base):
     toc_html: Mapped[str] = mapped_column(Text, default="")
     summary: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="draft")
+    kind: Mapped[str] = mapped_column(String(16), default="article", server_default="article")
+    comments_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     publish_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -22,7 +22,6 @@ class SiteSetting(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(100), default="Inkwell")
     signature: Mapped[str] = mapped_column(String(255), default="")
-    about: Mapped[str] = mapped_column(Text, default="")
     navbar_style: Mapped[str] = mapped_column(String(16), default="light")
     footer: Mapped[str] = mapped_column(Text, default="")
     posts_per_page: Mapped[int] = mapped_column(Integer, default=10)

@@ -1,4 +1,5 @@
-"""Articles as readers see them: listings, one article with its neighbours, the archive."""
+"""Articles and pages as readers see them: listings, one article with its neighbours, one page
+(/<slug>), the archive, and where an old URL has moved."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm.interfaces import LoaderOption
 from model import Article, Category, Source, Tag, article_tags
 from model.base import utcnow
 from model.pager import Pager
+from service import slugs
 from service.errors import NotFound, message
 from service.images import ImageInfo
 from service.media import image_info, media_lookup
@@ -30,10 +32,18 @@ NO_SUCH_PAGE = message("There is no such page.")
 class CategoryRef:
     id: int
     name: str
+    slug: str = ""
 
     @property
     def url(self) -> str:
-        return f"/category/{self.id}"
+        return category_path(self.slug) if self.slug else f"/category/{self.id}"
+
+
+@dataclass(frozen=True)
+class MovedTo:
+    """An old URL's answer: 301 to ``path``."""
+
+    path: str
 
 
 @dataclass(frozen=True)
@@ -64,10 +74,11 @@ class ArticleSummary:
     featured: ImageInfo | None = None
     reading_minutes: int = 1
     author_name: str = ""
+    kind: str = "article"
 
     @property
     def url(self) -> str:
-        return article_path(self.id, self.slug)
+        return page_path(self.slug) if self.kind == "page" else article_path(self.id, self.slug)
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,14 @@ def article_path(article_id: int, slug: str) -> str:
     return f"/article/{article_id}/{quote(slug, safe='')}" if slug else f"/article/{article_id}"
 
 
+def page_path(slug: str) -> str:
+    return f"/{quote(slug, safe='')}"
+
+
+def category_path(slug: str) -> str:
+    return f"/category/{quote(slug, safe='')}"
+
+
 def tag_path(name: str) -> str:
     return f"/tag/{quote(name, safe='')}"
 
@@ -118,10 +137,15 @@ def visible() -> tuple[ColumnElement[bool], ...]:
     )
 
 
-def listable() -> tuple[ColumnElement[bool], ...]:
-    """Visible and not in a hidden category: what lists, feeds and search show."""
+def searchable() -> tuple[ColumnElement[bool], ...]:
+    """Visible articles outside hidden categories, and visible pages: what search shows."""
     hidden = select(Category.id).where(Category.hidden.is_(True))
     return (*visible(), or_(Article.category_id.is_(None), Article.category_id.not_in(hidden)))
+
+
+def listable() -> tuple[ColumnElement[bool], ...]:
+    """Searchable articles (never pages): what lists, feeds and archives show."""
+    return (*searchable(), Article.kind == "article")
 
 
 def summarize(article: Article) -> ArticleSummary:
@@ -136,7 +160,7 @@ def summarize(article: Article) -> ArticleSummary:
         slug=article.slug,
         publish_at=article.publish_at or article.created_at,
         updated_at=article.updated_at,
-        category=CategoryRef(category.id, category.name) if category else None,
+        category=CategoryRef(category.id, category.name, category.slug) if category else None,
         source=SourceRef(source.code, source.name) if source else None,
         tags=tuple(tag.name for tag in article.tags),
         summary=article.summary.strip() or first_paragraph_text(article.content),
@@ -146,6 +170,7 @@ def summarize(article: Article) -> ArticleSummary:
         # From the rendered text when there is one (no Markdown syntax counted as words).
         reading_minutes=reading_minutes(article.content_html or article.content),
         author_name=author.shown_name if author else "",
+        kind=article.kind,
     )
 
 
@@ -198,12 +223,29 @@ def list_published(session: Session, page: int, per_page: int) -> Listing:
     return Listing(items, pager)
 
 
-def category_listing(session: Session, category_id: int, page: int, per_page: int) -> Listing:
-    """A category's articles (a hidden category's page still works by its URL)."""
-    category = session.get(Category, category_id)
-    if category is None:
+def find_category(session: Session, slug: str) -> Category | MovedTo:
+    """The category at /category/<slug>; its id or an old slug answers where it is now."""
+    category = session.scalar(select(Category).where(Category.slug == slug))
+    if category is not None:
+        return category
+    moved = None
+    if slug.isdigit() and len(slug) < 10:
+        moved = session.get(Category, int(slug))
+    else:
+        old_owner = slugs.moved_to(session, "category", slug)
+        moved = session.get(Category, old_owner) if old_owner is not None else None
+    if moved is None:
         raise NotFound("There is no such category.")
-    items, pager = _page(session, (*visible(), Article.category_id == category.id), page, per_page)
+    return MovedTo(category_path(moved.slug))
+
+
+def category_listing(session: Session, slug: str, page: int, per_page: int) -> Listing | MovedTo:
+    """A category's articles (a hidden category's page still works by its URL)."""
+    category = find_category(session, slug)
+    if isinstance(category, MovedTo):
+        return category
+    conditions = (*visible(), Article.kind == "article", Article.category_id == category.id)
+    items, pager = _page(session, conditions, page, per_page)
     return Listing(items, pager, heading=category.name, intro=category.intro)
 
 
@@ -250,6 +292,29 @@ def archive_months(session: Session) -> list[MonthCount]:
     return [MonthCount(int(y), int(m), int(n)) for y, m, n in rows]
 
 
+def page_by_slug(session: Session, slug: str) -> ArticlePage | MovedTo:
+    """A published page at /<slug>, rendered; an old slug answers where the page is now."""
+    page = session.scalar(
+        select(Article)
+        .where(Article.kind == "page", Article.slug == slug, *visible())
+        .options(*summary_options())
+    )
+    if page is None:
+        old_owner = slugs.moved_to(session, "page", slug)
+        moved = (
+            session.scalar(
+                select(Article).where(Article.id == old_owner, Article.kind == "page", *visible())
+            )
+            if old_owner is not None
+            else None
+        )
+        if moved is None:
+            raise NotFound(NO_SUCH_PAGE)
+        return MovedTo(page_path(moved.slug))
+    ensure_rendered(session, page)
+    return ArticlePage(article=page, summary=summarize(page), newer=None, older=None)
+
+
 def get_published(session: Session, article_id: int) -> Article:
     """A readable article with what its page shows; drafts and future ones are NotFound."""
     article = session.scalar(
@@ -262,8 +327,13 @@ def get_published(session: Session, article_id: int) -> Article:
 
 
 def article_page(session: Session, article_id: int) -> ArticlePage:
-    """One article with its newer and older neighbours among the listed articles."""
+    """One article with its newer and older neighbours among the listed articles.
+
+    A page has no neighbours: its old /article/<id> URL answers 301 to /<slug>.
+    """
     article = get_published(session, article_id)
+    if article.kind == "page":
+        return ArticlePage(article=article, summary=summarize(article), newer=None, older=None)
     when = article.publish_at
     newer = session.scalar(
         select(Article)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from model import Article, Comment
-from service.articles import article_path, listable, visible
+from service.articles import article_path, listable, page_path, visible
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.identicon import identicon_svg
 
@@ -175,6 +175,8 @@ def post_comment(
     """
     if mode == "closed":
         raise Forbidden("Comments are closed.")
+    if session.scalar(select(Article.comments_enabled).where(Article.id == article_id)) is False:
+        raise Forbidden("Comments are closed here.")
     form = clean_form(form)
     pending = mode == "moderated" and not is_author
     for attempt in range(FLOOR_ATTEMPTS):
@@ -239,8 +241,11 @@ def _insert_comment(
     )
     session.add(comment)
     session.commit()
-    slug = session.scalar(select(Article.slug).where(Article.id == article_id)) or ""
-    return PostedComment(comment.id, floor, pending, article_path(article_id, slug))
+    kind, slug = session.execute(
+        select(Article.kind, Article.slug).where(Article.id == article_id)
+    ).one()
+    url = page_path(slug) if kind == "page" else article_path(article_id, slug)
+    return PostedComment(comment.id, floor, pending, url)
 
 
 def _is_contention(exc: OperationalError) -> bool:

@@ -148,7 +148,11 @@ def load_dashboard(
     """Everything the dashboard shows, in a handful of queries."""
     today = today or utcnow().date()
     by_status = dict(
-        session.execute(select(Article.status, func.count()).group_by(Article.status)).all()
+        session.execute(
+            select(Article.status, func.count())
+            .where(Article.kind == "article")
+            .group_by(Article.status)
+        ).all()
     )
     comments = dict(
         session.execute(select(Comment.status, func.count()).group_by(Comment.status)).all()

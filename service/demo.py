@@ -8,9 +8,9 @@ import hashlib
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from model import Article, Category, Comment, Menu, Source, Tag, Widget
+from model import Article, Category, Comment, MenuItem, Source, Tag, Widget
 from model.base import utcnow
-from service import demo_data
+from service import demo_data, slugs
 from service.rendering import RENDERER_VERSION, render_markdown
 from service.site import ensure_settings
 
@@ -37,6 +37,40 @@ def _get_or_create_tag(session: Session, name: str) -> Tag:
     return tag
 
 
+def _load_demo_menu(
+    session: Session, categories: dict[str, Category], pages: dict[str, Article]
+) -> int:
+    """The menu: a heading per demo menu with its categories, loose categories, the pages and
+    the outside links; only when the site has no menu yet."""
+    if session.scalar(select(MenuItem.id).limit(1)) is not None:
+        return 0
+    order = 0
+
+    def add(kind: str, target: int | None, label: str, url: str, parent: int | None) -> int:
+        nonlocal order
+        item = MenuItem(
+            kind=kind, target_id=target, label=label, url=url, parent_id=parent, sort_order=order
+        )
+        order += 1
+        session.add(item)
+        session.flush()
+        return item.id
+
+    for menu_row in demo_data.MENUS:
+        heading = add("link", None, menu_row["name"], "", None)
+        for row in demo_data.CATEGORIES:
+            if row["menu"] == menu_row["name"]:
+                add("category", categories[row["name"]].id, "", "", heading)
+    for row in demo_data.CATEGORIES:
+        if row["menu"] is None:
+            add("category", categories[row["name"]].id, "", "", None)
+    for page in pages.values():
+        add("page", page.id, "", "", None)
+    for link in demo_data.LINKS:
+        add("link", None, link["label"], link["url"], None)
+    return order
+
+
 def load_demo_site(session: Session) -> int:
     """Create what the sample site has and the database lacks; returns how many items."""
     created = 0
@@ -44,30 +78,18 @@ def load_demo_site(session: Session) -> int:
     if not settings.signature:
         settings.title = demo_data.SITE["title"]
         settings.signature = demo_data.SITE["signature"]
-        settings.about = demo_data.SITE["about"]
         settings.footer = demo_data.SITE["footer"]
         created += 1
     sources = ensure_sources(session)
-
-    menus: dict[str, Menu] = {}
-    for order, menu_row in enumerate(demo_data.MENUS):
-        menu = session.scalar(select(Menu).where(Menu.name == menu_row["name"]))
-        if menu is None:
-            menu = Menu(name=menu_row["name"], sort_order=order)
-            session.add(menu)
-            created += 1
-        menus[menu_row["name"]] = menu
-    session.flush()
 
     categories: dict[str, Category] = {}
     for order, category_row in enumerate(demo_data.CATEGORIES):
         category = session.scalar(select(Category).where(Category.name == category_row["name"]))
         if category is None:
-            menu = menus.get(category_row["menu"]) if category_row["menu"] else None
             category = Category(
                 name=category_row["name"],
+                slug=slugs.slug_from_title(category_row["name"]),
                 intro=category_row["intro"],
-                menu_id=menu.id if menu else None,
                 sort_order=order,
             )
             session.add(category)
@@ -76,6 +98,7 @@ def load_demo_site(session: Session) -> int:
     session.flush()
 
     now = utcnow().replace(microsecond=0)
+
     articles: dict[str, Article] = {}
     for article_row in demo_data.ARTICLES:
         article = session.scalar(select(Article).where(Article.slug == article_row["slug"]))
@@ -102,6 +125,35 @@ def load_demo_site(session: Session) -> int:
             created += 1
         articles[article_row["slug"]] = article
     session.flush()
+
+    # Pages after the articles, so the sample articles keep their ids.
+    pages: dict[str, Article] = {}
+    for page_row in demo_data.PAGES:
+        page = session.scalar(
+            select(Article).where(Article.kind == "page", Article.slug == page_row["slug"])
+        )
+        if page is None:
+            rendered = render_markdown(page_row["content"])
+            page = Article(
+                kind="page",
+                comments_enabled=False,
+                title=page_row["title"],
+                slug=page_row["slug"],
+                content=page_row["content"],
+                content_html=rendered.html,
+                toc_html=rendered.toc_html,
+                renderer_version=RENDERER_VERSION,
+                summary="",
+                status="published",
+                publish_at=now - dt.timedelta(days=30),
+                created_at=now - dt.timedelta(days=30),
+                updated_at=now - dt.timedelta(days=30),
+            )
+            session.add(page)
+            created += 1
+        pages[page_row["slug"]] = page
+    session.flush()
+    created += _load_demo_menu(session, categories, pages)
 
     for comment_row in demo_data.COMMENTS:
         article = articles[comment_row["article"]]

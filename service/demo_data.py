@@ -46,8 +46,18 @@ class DemoWidget(TypedDict):
 class DemoSite(TypedDict):
     title: str
     signature: str
-    about: str
     footer: str
+
+
+class DemoPage(TypedDict):
+    slug: str
+    title: str
+    content: str
+
+
+class DemoLink(TypedDict):
+    label: str
+    url: str
 
 
 MENUS: list[DemoMenu] = [
@@ -702,11 +712,26 @@ WIDGETS: list[DemoWidget] = [
 SITE: DemoSite = {
     "title": "Inkwell",
     "signature": "A small blog engine that runs on many processes and tells you how.",
-    "about": (
-        "Inkwell is a self-hosted blog for one author or a small team, built on "
-        "**Tornado**, **SQLAlchemy** and **Redis**. The sample posts describe the "
-        "blog itself: how it renders Markdown, keeps sessions behind nginx and "
-        "restarts without dropping a request."
-    ),
     "footer": "Powered by Inkwell",
 }
+
+# Pages live at /<slug>; each is also an entry of the menu, after the menus above.
+PAGES: list[DemoPage] = [
+    {
+        "slug": "about",
+        "title": "About",
+        "content": (
+            "Inkwell is a self-hosted blog for one author or a small team, built on "
+            "**Tornado**, **SQLAlchemy** and **Redis**. The sample posts describe the "
+            "blog itself: how it renders Markdown, keeps sessions behind nginx and "
+            "restarts without dropping a request.\n\n"
+            "This is a *page*: it has no date, category or tags, stays out of the home "
+            "list and the feeds, and lives at its own address, `/about`."
+        ),
+    },
+]
+
+# Outside links at the end of the menu.
+LINKS: list[DemoLink] = [
+    {"label": "Tornado", "url": "https://www.tornadoweb.org/"},
+]

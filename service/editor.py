@@ -1,4 +1,5 @@
-"""Writing: create, update, publish, schedule and delete articles; revisions; the admin list."""
+"""Writing: create, update, publish, schedule and delete articles and pages; revisions; the
+admin lists."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from model import Article, ArticleRevision, Category, Comment, Media, Source, Ta
 from model.base import utcnow
 from model.blog import ARTICLE_STATUSES
 from model.pager import Pager
-from service.errors import Invalid, NotFound, message
+from service import menus, slugs
+from service.errors import Conflict, Invalid, NotFound, message
 from service.forms import parse_id
 from service.media import MediaItem, media_lookup, recent_images
 from service.rendering import RENDERER_VERSION, first_paragraph_text, render_markdown
@@ -25,7 +27,6 @@ MAX_TAGS = 20
 ADMIN_PAGE_SIZE = 20
 # How many recent library images the editor offers as the featured image.
 FEATURED_CHOICES = 40
-_SLUG_JUNK = re.compile(r"[^\w]+", re.UNICODE)
 _TAG_SEPARATORS = re.compile(r"[,，、]")
 
 
@@ -34,6 +35,7 @@ class ArticleForm:
     """What the editor posts, as text: validated by ``save_article``."""
 
     title: str = ""
+    slug: str = ""
     content: str = ""
     summary: str = ""
     category_id: str = ""
@@ -43,11 +45,14 @@ class ArticleForm:
     publish_at: str = ""
     # The id of a library image, or empty for none.
     featured_image: str = ""
+    comments_enabled: str = ""  # "1": a page takes comments (an article always may)
 
     @classmethod
     def from_article(cls, article: Article) -> ArticleForm:
         return cls(
             title=article.title,
+            slug=article.slug,
+            comments_enabled="1" if article.comments_enabled else "",
             content=article.content,
             summary=article.summary,
             category_id=str(article.category_id or ""),
@@ -61,6 +66,7 @@ class ArticleForm:
 
 @dataclass(frozen=True)
 class ArticleFilter:
+    kind: str = "article"
     status: str = ""
     category_id: int | None = None
     tag: str = ""
@@ -114,9 +120,30 @@ def parse_publish_at(raw: str) -> dt.datetime:
     return value.replace(microsecond=0)
 
 
-def slugify(title: str) -> str:
-    """A readable URL part from a title; letters of any script are kept."""
-    return _SLUG_JUNK.sub("-", title.lower()).strip("-_")[:80].strip("-_")
+def choose_slug(
+    session: Session, form_slug: str, title: str, kind: str, item_id: int | None
+) -> str:
+    """The slug the author typed (or one made from the title); a page's must be free."""
+    slug = (slugs.clean_slug(form_slug) if form_slug.strip() else "") or slugs.slug_from_title(
+        title
+    )
+    if kind != "page":
+        return slug
+    if not slug:
+        raise Invalid("Please give the page a slug (letters, digits and dashes).")
+    if slug in slugs.RESERVED_SLUGS:
+        raise Invalid(
+            "The address /{slug} belongs to the site itself. Please choose another slug.",
+            slug=slug,
+        )
+    other = session.scalar(
+        select(Article.id).where(
+            Article.kind == "page", Article.slug == slug, Article.id != (item_id or 0)
+        )
+    )
+    if other is not None:
+        raise Conflict("Another page has the address /{slug}.", slug=slug)
+    return slug
 
 
 def parse_tag_names(raw: str) -> list[str]:
@@ -174,11 +201,12 @@ def editor_choices(session: Session, featured_image: str | None = None) -> Edito
     return EditorChoices(list(categories), list(sources), images)
 
 
-def load_article(session: Session, article_id: int) -> Article:
-    """Any article (drafts too) with its category, source and tags."""
+def load_article(session: Session, article_id: int, kind: str | None = None) -> Article:
+    """Any article or page (drafts too; of ``kind`` when given) with its category, source and
+    tags."""
     article = session.scalar(
         select(Article)
-        .where(Article.id == article_id)
+        .where(Article.id == article_id, *((Article.kind == kind,) if kind else ()))
         .options(
             selectinload(Article.tags),
             selectinload(Article.category),
@@ -197,11 +225,13 @@ def save_article(
     form: ArticleForm,
     author_id: int | None = None,
     now: dt.datetime | None = None,
+    kind: str = "article",
 ) -> Article:
-    """Create (``article_id`` None) or update an article from the editor's form.
+    """Create (``article_id`` None) or update an article or page from the editor's form.
 
     A published article keeps its previous version as a revision when its text changes.
-    The HTML is rendered here, once per save, by the reader's renderer.
+    The HTML is rendered here, once per save, by the reader's renderer. A page has no
+    category, source or tags; a changed slug is remembered so the old URL answers 301.
     """
     now = (now or utcnow()).replace(microsecond=0)
     title = " ".join(form.title.split())
@@ -211,6 +241,8 @@ def save_article(
         raise Invalid("The title must be at most {limit} characters long.", limit=MAX_TITLE)
     if form.status not in ARTICLE_STATUSES:
         raise Invalid("Unknown status.")
+    if kind == "page":
+        form.category_id = form.source_id = form.tags = ""
     category_id = _optional_id(session, Category, form.category_id, message("Unknown category."))
     source_id = _optional_id(session, Source, form.source_id, message("Unknown source."))
     featured_image_id = _optional_id(
@@ -220,14 +252,22 @@ def save_article(
     content = form.content.replace("\r\n", "\n")
     # Looked up before a new article joins the session (a query would flush it half-made).
     images = media_lookup(session, content)
+    slug = choose_slug(session, form.slug, title, kind, article_id)
 
     if article_id is None:
-        article = Article(author_id=author_id, created_at=now, publish_at=None)
+        article = Article(
+            author_id=author_id,
+            created_at=now,
+            publish_at=None,
+            kind=kind,
+            comments_enabled=kind != "page",
+            slug="",
+        )
         article.tags = []
         session.add(article)
         was_published = False
     else:
-        article = load_article(session, article_id)
+        article = load_article(session, article_id, kind)
         was_published = article.status == "published"
 
     status = form.status
@@ -267,8 +307,11 @@ def save_article(
         )
 
     rendered = render_markdown(content, images)
+    if kind == "page":
+        article.comments_enabled = form.comments_enabled == "1"
+    old_slug = article.slug
     article.title = title
-    article.slug = slugify(title)
+    article.slug = slug
     article.content = content
     article.summary = summary
     article.content_html = rendered.html
@@ -281,14 +324,21 @@ def save_article(
     article.featured_image_id = featured_image_id
     article.updated_at = now
     article.tags = tags_by_names(session, tag_names)
+    session.flush()
+    slugs.remember_old_slug(session, kind, article.id, old_slug, slug)
     session.commit()
     return load_article(session, article.id)
 
 
 def delete_article(session: Session, article_id: int) -> None:
-    """Delete an article; its comments, revisions and tag links go with it (FK cascade)."""
-    if session.get(Article, article_id) is None:
+    """Delete an article or page; its comments, revisions, tag links, menu entries and old
+    slugs go with it."""
+    article = session.get(Article, article_id)
+    if article is None:
         raise NotFound("There is no such article.")
+    if article.kind == "page":
+        menus.forget_target(session, "page", article_id)
+    slugs.forget(session, article.kind, article_id)
     # Explicit deletes keep SQLite and MariaDB identical even if a cascade were missing.
     session.execute(delete(Comment).where(Comment.article_id == article_id))
     session.execute(delete(ArticleRevision).where(ArticleRevision.article_id == article_id))
@@ -316,8 +366,8 @@ def publish_scheduled_articles(session: Session, now: dt.datetime | None = None)
 
 
 def list_articles(session: Session, filters: ArticleFilter) -> tuple[list[Article], Pager]:
-    """The admin's article list: every status, filtered, newest first."""
-    conditions = []
+    """The admin's article (or page) list: every status, filtered, newest first."""
+    conditions = [Article.kind == filters.kind]
     if filters.status in ARTICLE_STATUSES:
         conditions.append(Article.status == filters.status)
     if filters.category_id is not None:
@@ -398,7 +448,7 @@ def restore_revision(session: Session, article_id: int, revision_id: int) -> Art
     form.title = revision.title
     form.content = revision.content
     form.summary = revision.summary
-    return save_article(session, article_id, form)
+    return save_article(session, article_id, form, kind=article.kind)
 
 
 def render_preview(session: Session, content: str) -> tuple[str, str]:

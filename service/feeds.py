@@ -8,19 +8,25 @@ import io
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from model import Article
+from model import Article, Category, Tag, article_tags
 from service.articles import (
     ArticleSummary,
+    MovedTo,
     article_path,
+    category_path,
     ensure_rendered,
+    find_category,
     listable,
+    page_path,
     summarize,
     summary_options,
+    tag_path,
     visible,
 )
+from service.errors import NotFound
 
 FEED_SIZE = 20
 ATOM = "http://www.w3.org/2005/Atom"
@@ -45,13 +51,28 @@ class SiteInfo:
     subtitle: str
     base_url: str
     language: str
+    # The listing a feed follows ("" for the whole site, "/tag/x" for one tag's articles).
+    path: str = ""
 
 
-def feed_entries(session: Session, limit: int = FEED_SIZE) -> list[FeedEntry]:
-    """The newest listed articles with their full rendered content."""
+@dataclass(frozen=True)
+class ListingFeed:
+    """What a category's or tag's feed is about and where its listing lives."""
+
+    name: str
+    path: str
+    entries: list[FeedEntry]
+
+
+def feed_entries(
+    session: Session,
+    limit: int = FEED_SIZE,
+    conditions: tuple[ColumnElement[bool], ...] = (),
+) -> list[FeedEntry]:
+    """The newest listed articles (narrowed by ``conditions``) with their full content."""
     articles = session.scalars(
         select(Article)
-        .where(*listable())
+        .where(*listable(), *conditions)
         .options(*summary_options())
         .order_by(Article.publish_at.desc(), Article.id.desc())
         .limit(limit)
@@ -63,18 +84,60 @@ def feed_entries(session: Session, limit: int = FEED_SIZE) -> list[FeedEntry]:
     return entries
 
 
+def category_feed(session: Session, slug: str) -> ListingFeed | MovedTo:
+    """The feed of a category's articles; for an id or an old slug, where the category is now."""
+    category = find_category(session, slug)
+    if isinstance(category, MovedTo):
+        return category
+    entries = feed_entries(session, conditions=(Article.category_id == category.id,))
+    return ListingFeed(category.name, category_path(category.slug), entries)
+
+
+def tag_feed(session: Session, name: str) -> ListingFeed:
+    """The feed of a tag's listed articles."""
+    tag = session.scalar(select(Tag).where(Tag.name == name))
+    if tag is None:
+        raise NotFound("There is no such tag.")
+    tagged = select(article_tags.c.article_id).where(article_tags.c.tag_id == tag.id)
+    entries = feed_entries(session, conditions=(Article.id.in_(tagged),))
+    return ListingFeed(tag.name, tag_path(tag.name), entries)
+
+
 def sitemap_entries(session: Session) -> list[tuple[str, dt.datetime]]:
-    """Every readable article (hidden categories included: their URLs work) and its lastmod."""
+    """Every readable article and page (hidden categories included: their URLs work), the
+    listed categories and tags, each with its lastmod."""
     rows = session.execute(
-        select(Article.id, Article.slug, Article.updated_at, Article.publish_at)
+        select(Article.id, Article.kind, Article.slug, Article.updated_at, Article.publish_at)
         .where(*visible())
-        .order_by(Article.publish_at.desc(), Article.id.desc())
+        .order_by(Article.kind, Article.publish_at.desc(), Article.id.desc())
     ).all()
-    return [
+    entries = [
         # visible() leaves no article without a publication time.
-        (article_path(i, slug), max(updated, published or updated))
-        for i, slug, updated, published in rows
+        (
+            page_path(slug) if kind == "page" else article_path(i, slug),
+            max(updated, published or updated),
+        )
+        for i, kind, slug, updated, published in rows
     ]
+    newest = func.max(Article.updated_at)
+    categories = session.execute(
+        select(Category.slug, newest)
+        .join(Article, Article.category_id == Category.id)
+        .where(*listable())
+        .group_by(Category.id, Category.slug)
+        .order_by(Category.slug)
+    ).all()
+    entries += [(category_path(slug), when) for slug, when in categories]
+    tags = session.execute(
+        select(Tag.name, newest)
+        .join(article_tags, article_tags.c.tag_id == Tag.id)
+        .join(Article, Article.id == article_tags.c.article_id)
+        .where(*listable())
+        .group_by(Tag.id, Tag.name)
+        .order_by(Tag.name)
+    ).all()
+    entries += [(tag_path(name), when) for name, when in tags]
+    return entries
 
 
 def _document(root: ET.Element) -> bytes:
@@ -98,9 +161,11 @@ def atom_feed(site: SiteInfo, entries: list[FeedEntry]) -> bytes:
     ET.SubElement(feed, "title").text = site.title
     if site.subtitle:
         ET.SubElement(feed, "subtitle").text = site.subtitle
-    ET.SubElement(feed, "id").text = site.base_url + "/"
-    ET.SubElement(feed, "link", {"rel": "self", "href": site.base_url + "/feed.atom"})
-    ET.SubElement(feed, "link", {"rel": "alternate", "type": "text/html", "href": site.base_url})
+    ET.SubElement(feed, "id").text = site.base_url + (site.path or "/")
+    ET.SubElement(feed, "link", {"rel": "self", "href": site.base_url + site.path + "/feed.atom"})
+    ET.SubElement(
+        feed, "link", {"rel": "alternate", "type": "text/html", "href": site.base_url + site.path}
+    )
     newest = max((_updated(entry) for entry in entries), default=dt.datetime(2000, 1, 1))
     ET.SubElement(feed, "updated").text = _rfc3339(newest)
     author = ET.SubElement(feed, "author")
@@ -179,13 +244,17 @@ def rss_feed(site: SiteInfo, entries: list[FeedEntry]) -> bytes:
     rss = ET.Element("rss", {"version": "2.0", "xmlns:atom": ATOM, "xmlns:dc": DUBLIN_CORE})
     channel = ET.SubElement(rss, "channel")
     ET.SubElement(channel, "title").text = site.title
-    ET.SubElement(channel, "link").text = site.base_url + "/"
+    ET.SubElement(channel, "link").text = site.base_url + (site.path or "/")
     ET.SubElement(channel, "description").text = site.subtitle or site.title
     ET.SubElement(channel, "language").text = site.language
     ET.SubElement(
         channel,
         "atom:link",
-        {"rel": "self", "type": "application/rss+xml", "href": site.base_url + "/feed.rss"},
+        {
+            "rel": "self",
+            "type": "application/rss+xml",
+            "href": site.base_url + site.path + "/feed.rss",
+        },
     )
     if entries:
         newest = max(_updated(entry) for entry in entries)
@@ -200,7 +269,7 @@ def _rfc822(when: dt.datetime) -> str:
 
 
 def sitemap_xml(base_url: str, entries: list[tuple[str, dt.datetime]]) -> bytes:
-    """A sitemaps.org urlset: the home page and every article, with lastmod."""
+    """A sitemaps.org urlset: the home page and every entry, with lastmod."""
     urlset = ET.Element("urlset", {"xmlns": SITEMAP})
     home = ET.SubElement(urlset, "url")
     ET.SubElement(home, "loc").text = base_url + "/"

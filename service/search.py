@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from model import Article, SearchDocument, SearchTerm
 from model.base import utcnow
 from model.pager import Pager
-from service.articles import ArticleSummary, listable, summarize, summary_options
+from service.articles import ArticleSummary, searchable, summarize, summary_options
 from service.errors import Invalid, NotFound
 from service.rendering import RENDERER_VERSION, render_markdown
 
@@ -180,7 +180,7 @@ def refresh_index(session: Session) -> int:
 
 
 def _matches(session: Session, word: QueryWord) -> dict[int, int]:
-    """Listable article id → weight, for the articles containing every term of ``word``."""
+    """Searchable article or page id → weight, for those containing every term of ``word``."""
     found: dict[int, int] | None = None
     for term in word.terms:
         condition: ColumnElement[bool]
@@ -191,7 +191,7 @@ def _matches(session: Session, word: QueryWord) -> dict[int, int]:
         rows = session.execute(
             select(SearchTerm.article_id, func.sum(SearchTerm.weight))
             .join(Article, Article.id == SearchTerm.article_id)
-            .where(condition, *listable())
+            .where(condition, *searchable())
             .group_by(SearchTerm.article_id)
         ).all()
         weights = {article_id: int(weight) for article_id, weight in rows}
@@ -215,7 +215,7 @@ def _matches(session: Session, word: QueryWord) -> dict[int, int]:
 
 
 def search_articles(session: Session, query: str, page: int, per_page: int) -> SearchResults:
-    """Listable articles matching every word of ``query``, best first, one page of them."""
+    """Searchable articles and pages matching every word of ``query``, best first, one page."""
     refusal = query_refusal(query)
     if refusal is not None:
         raise refusal
@@ -223,7 +223,7 @@ def search_articles(session: Session, query: str, page: int, per_page: int) -> S
         # A replica holds the primary's index; the leader's job keeps that one complete.
         refresh_index(session)
     words = parse_query(query)
-    total_articles = session.scalar(select(func.count()).select_from(Article).where(*listable()))
+    total_articles = session.scalar(select(func.count()).select_from(Article).where(*searchable()))
     scores: dict[int, float] | None = None
     for word in words:
         matches = _matches(session, word)

@@ -22,7 +22,6 @@ MAX_SIGNATURE = 255
 class SettingsForm:
     title: str = ""
     signature: str = ""
-    about: str = ""
     navbar_style: str = "light"
     footer: str = ""
     posts_per_page: str = "10"
@@ -36,7 +35,6 @@ class SettingsForm:
         return cls(
             title=settings.title,
             signature=settings.signature,
-            about=settings.about,
             navbar_style=settings.navbar_style,
             footer=settings.footer,
             posts_per_page=str(settings.posts_per_page),
@@ -75,7 +73,6 @@ def save_settings(session: Session, form: SettingsForm) -> SiteSetting:
     settings = ensure_settings(session)
     settings.title = title
     settings.signature = signature
-    settings.about = form.about.strip()
     settings.navbar_style = form.navbar_style
     settings.footer = form.footer.strip()
     settings.posts_per_page = per_page

@@ -21,7 +21,6 @@ def default_settings() -> SiteSetting:
         id=SETTINGS_ID,
         title="Inkwell",
         signature="",
-        about="",
         navbar_style="light",
         footer="",
         posts_per_page=10,

@@ -75,7 +75,12 @@ def site_stats(session: Session, today: dt.date) -> SiteStats:
     total_views, total_visitors = session.execute(
         select(func.coalesce(func.sum(DailyStat.pv), 0), func.coalesce(func.sum(DailyStat.uv), 0))
     ).one()
-    articles = session.scalar(select(func.count()).select_from(Article).where(*visible())) or 0
+    articles = (
+        session.scalar(
+            select(func.count()).select_from(Article).where(*visible(), Article.kind == "article")
+        )
+        or 0
+    )
     comments = (
         session.scalar(
             select(func.count())

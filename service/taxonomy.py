@@ -1,4 +1,4 @@
-"""Categories, menus (nav groups), sources and tags as the author manages them."""
+"""Categories, sources and tags as the author manages them (the menu: service/menus.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import TypeVar
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from model import Article, Base, Category, Menu, Source, Tag, Widget, article_tags
+from model import Article, Base, Category, Source, Tag, Widget, article_tags
+from service import menus, slugs
 from service.errors import Conflict, Invalid, NotFound
 from service.forms import parse_id
 
@@ -17,11 +18,10 @@ MAX_NAME = 64
 MAX_INTRO = 255
 MAX_CODE = 32
 
-# Rows the author puts in order by hand (sort_order), and the three the admin URLs name.
-Ordered = Category | Menu | Source | Widget
-ORDERED: dict[str, type[Category] | type[Menu] | type[Source]] = {
+# Rows the author puts in order by hand (sort_order), and the two the admin URLs name.
+Ordered = Category | Source | Widget
+ORDERED: dict[str, type[Category] | type[Source]] = {
     "categories": Category,
-    "menus": Menu,
     "sources": Source,
 }
 Row = TypeVar("Row", bound=Base)
@@ -43,7 +43,6 @@ class TagRow:
 @dataclass(frozen=True)
 class TaxonomyPage:
     categories: list[CategoryRow]
-    menus: list[Menu]
     sources: list[Source]
     source_counts: dict[int, int]
 
@@ -68,16 +67,25 @@ def _get(session: Session, model: type[Row], item_id: int) -> Row:
     return item
 
 
-def _menu_id(session: Session, raw: str) -> int | None:
-    if not raw:
-        return None
-    try:
-        menu_id = parse_id(raw)
-    except ValueError:
-        raise Invalid("Unknown menu.") from None
-    if session.get(Menu, menu_id) is None:
-        raise Invalid("Unknown menu.")
-    return menu_id
+def category_slug(session: Session, raw: str, name: str, category_id: int | None) -> str:
+    """The typed slug (or one made from the name), unique among categories, never only digits."""
+    typed = slugs.clean_slug(raw) if raw.strip() else ""
+    slug = typed or slugs.slug_from_title(name) or "category"
+    if slug.isdigit():
+        if typed:
+            raise Invalid("A category's slug cannot be only digits.")
+        slug = f"category-{slug}"
+
+    def taken(candidate: str) -> bool:
+        owner = session.scalar(select(Category.id).where(Category.slug == candidate))
+        return owner is not None and owner != category_id
+
+    if typed and taken(slug):
+        raise Conflict("Another category has this slug.")
+    base, n = slug, 2
+    while taken(slug):
+        slug, n = f"{base[: slugs.MAX_SLUG - 6]}-{n}", n + 1
+    return slug
 
 
 def overview(session: Session) -> TaxonomyPage:
@@ -98,16 +106,10 @@ def overview(session: Session) -> TaxonomyPage:
         )
         if source_id is not None
     }
-    categories = session.scalars(
-        select(Category)
-        .options(selectinload(Category.menu))
-        .order_by(Category.sort_order, Category.id)
-    )
-    menus = session.scalars(select(Menu).order_by(Menu.sort_order, Menu.id))
+    categories = session.scalars(select(Category).order_by(Category.sort_order, Category.id))
     sources = session.scalars(select(Source).order_by(Source.sort_order, Source.id))
     return TaxonomyPage(
         [CategoryRow(c, counts.get(c.id, 0)) for c in categories],
-        list(menus),
         list(sources),
         source_counts,
     )
@@ -116,43 +118,59 @@ def overview(session: Session) -> TaxonomyPage:
 # --- categories -----------------------------------------------------------------------
 
 
-def create_category(session: Session, name: str, intro: str = "", menu_id: str = "") -> Category:
+def create_category(
+    session: Session, name: str, intro: str = "", slug: str = "", in_menu: str = ""
+) -> Category:
+    """A new category; ``in_menu`` "1" also puts it at the end of the site's menu."""
     intro = (intro or "").strip()
     if len(intro) > MAX_INTRO:
         raise Invalid("The introduction must be at most {limit} characters long.", limit=MAX_INTRO)
+    name = _clean_name(name)
     category = Category(
-        name=_clean_name(name),
+        name=name,
+        slug=category_slug(session, slug or "", name, None),
         intro=intro,
-        menu_id=_menu_id(session, menu_id),
         hidden=False,
         sort_order=_next_order(session, Category),
     )
     session.add(category)
+    session.flush()
+    slugs.remember_old_slug(session, "category", category.id, "", category.slug)
+    if in_menu == "1":
+        menus.append_item(session, "category", category.id)
     session.commit()
     return category
 
 
 def update_category(
-    session: Session, category_id: int, name: str, intro: str, menu_id: str, hidden: bool
+    session: Session, category_id: int, name: str, intro: str, slug: str, hidden: bool
 ) -> Category:
-    """Rename a category, change its introduction and menu, hide or show it."""
+    """Rename a category, change its introduction and slug (the old one answers 301), hide or
+    show it."""
     category = _get(session, Category, category_id)
     intro = (intro or "").strip()
     if len(intro) > MAX_INTRO:
         raise Invalid("The introduction must be at most {limit} characters long.", limit=MAX_INTRO)
     category.name = _clean_name(name)
+    new_slug = category_slug(session, slug or category.slug, category.name, category.id)
+    slugs.remember_old_slug(session, "category", category.id, category.slug, new_slug)
+    category.slug = new_slug
     category.intro = intro
-    category.menu_id = _menu_id(session, menu_id)
     category.hidden = hidden
     session.commit()
     return category
 
 
 def delete_category(session: Session, category_id: int, move_to: str = "") -> int:
-    """Delete a category; its articles move to ``move_to`` (a category id) or to none.
+    """Delete a category; its articles move to ``move_to`` (a category id) or to none; it
+    leaves the menu and its old slugs are forgotten.
 
     Returns how many articles moved.
     """
+    _get(session, Category, category_id)
+    _move_target(session, Category, category_id, move_to)
+    menus.forget_target(session, "category", category_id)
+    slugs.forget(session, "category", category_id)
     return _delete_moving_articles(session, Category, Article.category_id, category_id, move_to)
 
 
@@ -168,31 +186,6 @@ def _move_target(
     if target == item_id or session.get(model, target) is None:
         raise Invalid("Please choose where the articles go.")
     return target
-
-
-# --- menus ----------------------------------------------------------------------------
-
-
-def create_menu(session: Session, name: str) -> Menu:
-    menu = Menu(name=_clean_name(name), sort_order=_next_order(session, Menu))
-    session.add(menu)
-    session.commit()
-    return menu
-
-
-def rename_menu(session: Session, menu_id: int, name: str) -> Menu:
-    menu = _get(session, Menu, menu_id)
-    menu.name = _clean_name(name)
-    session.commit()
-    return menu
-
-
-def delete_menu(session: Session, menu_id: int) -> None:
-    """Delete a nav group; its categories stay, outside any group."""
-    _get(session, Menu, menu_id)
-    session.execute(update(Category).where(Category.menu_id == menu_id).values(menu_id=None))
-    session.execute(delete(Menu).where(Menu.id == menu_id))
-    session.commit()
 
 
 # --- sources --------------------------------------------------------------------------

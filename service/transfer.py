@@ -28,7 +28,7 @@ from model import (
     Comment,
     DailyStat,
     Media,
-    Menu,
+    MenuItem,
     SiteSetting,
     Source,
     Tag,
@@ -46,14 +46,15 @@ from service.media import (
 )
 from service.rendering import RENDERER_VERSION, render_markdown
 from service.site import ensure_settings
+from service.taxonomy import category_slug
 
 FORMAT = "inkwell-export"
 VERSION = 1
 MAX_ARCHIVE_MEMBERS = 100_000
 
 _COLUMNS: dict[type[Base], tuple[str, ...]] = {
-    Menu: ("id", "name", "sort_order"),
-    Category: ("id", "name", "intro", "hidden", "menu_id", "sort_order"),
+    MenuItem: ("id", "parent_id", "sort_order", "kind", "target_id", "label", "url"),
+    Category: ("id", "name", "slug", "intro", "hidden", "sort_order"),
     Source: ("id", "code", "name", "sort_order"),
     Tag: ("id", "name"),
     Article: (
@@ -63,6 +64,8 @@ _COLUMNS: dict[type[Base], tuple[str, ...]] = {
         "content",
         "summary",
         "status",
+        "kind",
+        "comments_enabled",
         "publish_at",
         "created_at",
         "updated_at",
@@ -92,7 +95,6 @@ _COLUMNS: dict[type[Base], tuple[str, ...]] = {
 _SETTINGS_COLUMNS = (
     "title",
     "signature",
-    "about",
     "navbar_style",
     "footer",
     "posts_per_page",
@@ -113,7 +115,7 @@ class SiteData(TypedDict):
     version: int
     settings: Row | None
     sources: list[Row]
-    menus: list[Row]
+    menu_items: list[Row]
     categories: list[Row]
     tags: list[Row]
     articles: list[Row]
@@ -127,10 +129,10 @@ class SiteData(TypedDict):
 def _import_order(data: SiteData) -> tuple[tuple[str, type[Base], list[Row]], ...]:
     """The sections after the sources, in the order an import inserts them (foreign keys)."""
     return (
-        ("menus", Menu, data.get("menus", [])),
         ("categories", Category, data.get("categories", [])),
         ("tags", Tag, data.get("tags", [])),
         ("articles", Article, data.get("articles", [])),
+        ("menu_items", MenuItem, data.get("menu_items", [])),
         ("revisions", ArticleRevision, data.get("revisions", [])),
         ("comments", Comment, data.get("comments", [])),
         ("widgets", Widget, data.get("widgets", [])),
@@ -184,7 +186,7 @@ def site_snapshot(session: Session) -> SiteData:
         "version": VERSION,
         "settings": _row(settings, _SETTINGS_COLUMNS) if settings else None,
         "sources": _section(session, Source),
-        "menus": _section(session, Menu),
+        "menu_items": _section(session, MenuItem),
         "categories": _section(session, Category),
         "tags": _section(session, Tag),
         "articles": articles,
@@ -212,7 +214,7 @@ def export_site(session: Session, store: MediaStore) -> bytes:
 
 def is_empty(session: Session) -> bool:
     """An empty blog: no content yet (the seeded sources, settings and users may exist)."""
-    for model in (Article, Category, Menu, Tag, Comment, Widget, Media):
+    for model in (Article, Category, MenuItem, Tag, Comment, Widget, Media):
         if session.scalar(select(func.count()).select_from(model)):
             return False
     return True
@@ -278,6 +280,12 @@ def _read_archive(payload: bytes) -> tuple[SiteData, dict[str, bytes]]:
 
 
 _MAX_INTEGER = 2**31 - 1  # INTEGER columns: anything larger overflows the database
+# Columns an archive from before pages and category slugs does not have.
+_ADDED_LATER: dict[tuple[type[Base], str], object] = {
+    (Article, "kind"): "article",
+    (Article, "comments_enabled"): True,
+    (Category, "slug"): "",
+}
 
 
 def _fits(model: type[Base], name: str, value: object) -> object:
@@ -308,7 +316,7 @@ def _build(model: type[Model], row: Row) -> Model:
         raise TypeError("a row is not an object")
     values: dict[str, object] = {}
     for name in _COLUMNS[model]:
-        value: object = row.get(name)
+        value: object = row.get(name, _ADDED_LATER.get((model, name)))
         if name in ("publish_at", "created_at", "updated_at"):
             value = _datetime(value)
         elif name == "day":
@@ -374,6 +382,10 @@ def _load(session: Session, data: SiteData) -> dict[str, int]:
             item = _build(model, row)
             if isinstance(item, Comment):
                 item.reply_to_id = None  # set below, once every comment exists
+            if isinstance(item, Category) and not item.slug:
+                item.slug = category_slug(session, "", item.name, None)
+            if isinstance(item, MenuItem):
+                item.parent_id = None  # set below, once every entry exists
             if isinstance(item, Article):
                 author = row.get("author")
                 item.author_id = users.get(author) if isinstance(author, str) else None
@@ -392,6 +404,12 @@ def _load(session: Session, data: SiteData) -> dict[str, int]:
         links += [{"article_id": article["id"], "tag_id": tag_id} for tag_id in tag_ids]
     if links:
         session.execute(article_tags.insert(), links)
+    for row in data.get("menu_items", []):
+        if row["parent_id"]:
+            entry = session.get(MenuItem, _number(row, "id"))
+            if entry is None:
+                raise KeyError(row["id"])
+            entry.parent_id = _number(row, "parent_id")
     for row in data["comments"]:
         if row["reply_to_id"]:
             comment = session.get(Comment, _number(row, "id"))

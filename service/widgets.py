@@ -55,13 +55,13 @@ class SidebarWidget:
 def category_counts(session: Session) -> list[tuple[CategoryRef, int]]:
     """Listed categories with how many listed articles each has."""
     rows = session.execute(
-        select(Category.id, Category.name, func.count(Article.id))
+        select(Category.id, Category.name, Category.slug, func.count(Article.id))
         .join(Article, Article.category_id == Category.id)
         .where(Category.hidden.is_(False), *listable())
-        .group_by(Category.id, Category.name, Category.sort_order)
+        .group_by(Category.id, Category.name, Category.slug, Category.sort_order)
         .order_by(Category.sort_order, Category.id)
     ).all()
-    return [(CategoryRef(cid, name), int(count)) for cid, name, count in rows]
+    return [(CategoryRef(cid, name, slug), int(count)) for cid, name, slug, count in rows]
 
 
 def tag_cloud(session: Session) -> list[CloudTag]:

@@ -13,9 +13,15 @@ from service.editor import ArticleFilter, ArticleForm
 FORM_FIELDS = [field.name for field in dataclasses.fields(ArticleForm)]
 
 
-def article_scopes(article_id: int) -> tuple[str, ...]:
-    """What a change to one article makes stale for readers."""
-    return ("articles", f"article:{article_id}", "pages", "stats")
+def article_scopes(article_id: int, kind: str = "article") -> tuple[str, ...]:
+    """What a change to one article (or page: it may be in the menu) makes stale for readers."""
+    scopes = ("articles", f"article:{article_id}", "pages", "stats")
+    return (*scopes, "nav") if kind == "page" else scopes
+
+
+def editor_path(article: Any) -> str:
+    section = "pages" if article.kind == "page" else "articles"
+    return f"/admin/{section}/{article.id}/edit"
 
 
 class ArticleListHandler(AdminHandler):
@@ -47,11 +53,19 @@ class ArticleListHandler(AdminHandler):
 
 
 class EditorHandler(AdminHandler):
-    """/admin/articles/new and /admin/articles/<id>/edit: one editor for both."""
+    """/admin/articles/new and /admin/articles/<id>/edit: one editor for both (and, with
+    ``kind`` "page", for pages: controller/admin/pages.py)."""
+
+    kind = "article"
 
     async def get(self, article_id: str | None = None) -> None:
         article = await self.run(editor.load_article, int(article_id)) if article_id else None
+        if article is not None and article.kind != self.kind:
+            self.redirect(editor_path(article))
+            return
         form = ArticleForm.from_article(article) if article else ArticleForm()
+        if article is None and self.kind == "page":
+            form.status = "published"
         await self.show(article, form)
 
     async def post(self, article_id: str | None = None) -> None:
@@ -59,20 +73,24 @@ class EditorHandler(AdminHandler):
         form.status = form.status or "draft"
         current_id = int(article_id) if article_id else None
         try:
-            article = await self.run_form(editor.save_article, current_id, form, self.user.id)
+            article = await self.run_form(
+                editor.save_article, current_id, form, self.user.id, kind=self.kind
+            )
         except FormError as error:
             existing = await self.run(editor.load_article, current_id) if current_id else None
             await self.show(existing, form, error)
             return
         messages = {
             "draft": self._("The draft is saved."),
-            "published": self._("The article is published."),
+            "published": self._("The article is published.")
+            if self.kind == "article"
+            else self._("The page is published."),
             "scheduled": self._("The article is scheduled."),
         }
         await self.done(
             messages[article.status],
-            f"/admin/articles/{article.id}/edit",
-            *article_scopes(article.id),
+            editor_path(article),
+            *article_scopes(article.id, article.kind),
         )
 
     async def show(self, article: Any, form: ArticleForm, error: FormError | None = None) -> None:
@@ -81,7 +99,9 @@ class EditorHandler(AdminHandler):
             self.set_status(error.status_code)
         self.render(
             "admin/editor.html",
-            admin_section="articles",
+            admin_section="pages" if self.kind == "page" else "articles",
+            section="pages" if self.kind == "page" else "articles",
+            kind=self.kind,
             article=article,
             form=form,
             categories=choices.categories,
@@ -135,22 +155,25 @@ class RevisionRestoreHandler(AdminHandler):
         article = await self.run(editor.restore_revision, int(article_id), int(revision_id))
         await self.done(
             self._("The revision is restored."),
-            f"/admin/articles/{article.id}/edit",
-            *article_scopes(article.id),
+            editor_path(article),
+            *article_scopes(article.id, article.kind),
         )
 
 
 class DeleteArticleHandler(AdminHandler):
     async def get(self, article_id: str) -> None:
         article = await self.run(editor.load_article, int(article_id))
-        self.render("admin/article_delete.html", admin_section="articles", article=article)
+        section = "pages" if article.kind == "page" else "articles"
+        self.render("admin/article_delete.html", admin_section=section, article=article)
 
     async def post(self, article_id: str) -> None:
-        await self.run(editor.delete_article, int(article_id))
+        article = await self.run(editor.load_article, int(article_id))
+        await self.run(editor.delete_article, article.id)
+        page = article.kind == "page"
         await self.done(
-            self._("The article is deleted."),
-            "/admin/articles",
-            *article_scopes(int(article_id)),
+            self._("The page is deleted.") if page else self._("The article is deleted."),
+            "/admin/pages" if page else "/admin/articles",
+            *article_scopes(article.id, article.kind),
             f"comments:{article_id}",
             "comments",
         )

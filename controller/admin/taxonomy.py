@@ -1,4 +1,4 @@
-"""Categories, menus (nav groups), sources and tags."""
+"""Categories, sources and tags (the menu: controller/admin/menus.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def tag_scopes(article_ids: list[int]) -> list[str]:
 
 
 class TaxonomyPageHandler(AdminHandler):
-    """GET lists one kind (categories, menus or sources); POST creates one."""
+    """GET lists one kind (categories or sources); POST creates one."""
 
     kind = ""
     template = ""
@@ -60,7 +60,7 @@ class CategoriesHandler(TaxonomyPageHandler):
     async def post(self) -> None:
         await self.create(
             taxonomy.create_category,
-            ["name", "intro", "menu_id"],
+            ["name", "intro", "slug", "in_menu"],
             message=self._("The category is created."),
         )
 
@@ -76,44 +76,13 @@ class CategoryHandler(TaxonomyPageHandler):
                 int(category_id),
                 self.get_argument("name", ""),
                 self.get_argument("intro", ""),
-                self.get_argument("menu_id", ""),
+                self.get_argument("slug", ""),
                 self.get_argument("hidden", "") == "1",
             )
         except FormError as error:
             await self.show(error)
             return
         await self.done(self._("The category is saved."), "/admin/categories", *NAV_SCOPES)
-
-
-class MenusHandler(TaxonomyPageHandler):
-    kind = "menus"
-    template = "admin/menus.html"
-
-    async def post(self) -> None:
-        await self.create(
-            taxonomy.create_menu,
-            ["name"],
-            message=self._("The menu is created."),
-        )
-
-
-class MenuHandler(TaxonomyPageHandler):
-    kind = "menus"
-    template = "admin/menus.html"
-
-    async def post(self, menu_id: str) -> None:
-        try:
-            await self.run_form(taxonomy.rename_menu, int(menu_id), self.get_argument("name", ""))
-        except FormError as error:
-            await self.show(error)
-            return
-        await self.done(self._("The menu is saved."), "/admin/menus", *NAV_SCOPES)
-
-
-class MenuDeleteHandler(AdminHandler):
-    async def post(self, menu_id: str) -> None:
-        await self.run(taxonomy.delete_menu, int(menu_id))
-        await self.done(self._("The menu is deleted."), "/admin/menus", *NAV_SCOPES)
 
 
 class SourcesHandler(TaxonomyPageHandler):
@@ -210,13 +179,10 @@ ID = r"([0-9]{1,18})"
 routes = [
     (r"/admin/categories", CategoriesHandler),
     (rf"/admin/categories/{ID}", CategoryHandler),
-    (r"/admin/menus", MenusHandler),
-    (rf"/admin/menus/{ID}", MenuHandler),
-    (rf"/admin/menus/{ID}/delete", MenuDeleteHandler),
     (r"/admin/sources", SourcesHandler),
     (rf"/admin/sources/{ID}", SourceHandler),
     (rf"/admin/(categories|sources)/{ID}/delete", DeleteWithMoveHandler),
-    (rf"/admin/(categories|menus|sources)/{ID}/move", MoveHandler),
+    (rf"/admin/(categories|sources)/{ID}/move", MoveHandler),
     (r"/admin/tags", TagsHandler),
     (rf"/admin/tags/{ID}/(rename|merge|delete)", TagHandler),
 ]

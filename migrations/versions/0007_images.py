@@ -1,7 +1,7 @@
 """Images: dimensions, resized variants, alt text and caption of media; featured images.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-22 04:10:00
 
 Existing media rows keep width/height NULL here: the "media-variants" job measures them
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -96,7 +96,7 @@
       return;
     }
     // A draft equal to what the server has is saved already (also the "new" draft once saved).
-    ["inkwell:draft:new", draftKey].forEach(function (key) {
+    ["inkwell:draft:new", "inkwell:draft:new-page", draftKey].forEach(function (key) {
       var draft = loadDraft(key);
       if (draft && sameText(draft, serverValues)) forget(key);
     });

@@ -124,6 +124,7 @@ class XssSite:
     article_ids: list[int] = field(default_factory=list)
     category_ids: list[int] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    page_id: int = 0
 
 
 def posted(response: Any) -> None:
@@ -160,7 +161,6 @@ def fill(site: XssSite) -> None:
             {
                 "title": SHORT[0],
                 "signature": SHORT[1],
-                "about": "\n".join(PAYLOADS[:20]),
                 "navbar_style": "light",
                 "footer": "".join(SHORT[20:30]),
                 "posts_per_page": "50",
@@ -176,13 +176,19 @@ def fill(site: XssSite) -> None:
             {"kind": "html", "title": SHORT[3], "content": "\n".join(PAYLOADS[30:60])},
         )
     )
-    # Menus, categories, sources named after payloads.
+    # Menu entries, categories, sources and a page named after payloads.
     for payload in SHORT[:4]:
-        posted(admin.post_form("/admin/menus", {"name": payload}))
+        posted(admin.post_form("/admin/menus", {"kind": "link", "label": payload, "url": ""}))
     menu_ids = ids_in(admin.get("/admin/menus").text, r"/admin/menus/([0-9]+)")
     for number, payload in enumerate(SHORT[4:12]):
-        form = {"name": payload, "intro": SHORT[-1 - number], "menu_id": str(menu_ids[0])}
+        form = {"name": payload, "intro": SHORT[-1 - number], "in_menu": "1"}
         posted(admin.post_form("/admin/categories", form))
+    page = {"title": PAYLOADS[0][:200], "slug": "xss-page", "content": "\n".join(PAYLOADS[:20])}
+    page |= {"summary": PAYLOADS[1], "status": "published", "publish_at": ""}
+    site.page_id = new_id(admin.post_form("/admin/pages/new", page), r"/admin/pages/([0-9]+)/edit")
+    entry = {"kind": "page", "page_id": str(site.page_id), "label": SHORT[12]}
+    posted(admin.post_form("/admin/menus", entry | {"parent_id": str(menu_ids[0])}))
+    posted(admin.post_form("/admin/menus", {"kind": "link", "label": SHORT[13], "url": "/x?a=<b>"}))
     site.category_ids = ids_in(admin.get("/admin/categories").text, r"/admin/categories/([0-9]+)")
     for number, payload in enumerate(SHORT[12:16]):
         posted(admin.post_form("/admin/sources", {"code": f"src{number}", "name": payload}))
@@ -227,7 +233,7 @@ def fill(site: XssSite) -> None:
 
 
 def reader_pages(site: XssSite) -> list[str]:
-    pages = ["/", "/?page=2", "/archive", "/sitemap.xml", "/feed.atom", "/feed.rss"]
+    pages = ["/", "/?page=2", "/archive", "/sitemap.xml", "/feed.atom", "/feed.rss", "/xss-page"]
     pages += [f"/article/{article_id}" for article_id in site.article_ids]
     pages += [f"/category/{category_id}" for category_id in site.category_ids]
     home = BlogClient(site.live.url).get("/").text
@@ -252,7 +258,8 @@ def admin_pages(site: XssSite) -> list[str]:
     pages += ["/admin/account", "/admin/media", "/admin/export", "/admin/articles/new"]
     pages += [f"/admin/articles/{article_id}/edit" for article_id in site.article_ids[:6]]
     pages += [f"/admin/articles/{first}/revisions", *diffs[:2]]
-    pages += [f"/admin/categories/{site.category_ids[0]}/delete"]
+    pages += [f"/admin/categories/{site.category_ids[0]}/delete", "/admin/pages"]
+    pages += [f"/admin/pages/{site.page_id}/edit"]
     return pages
 
 

@@ -45,7 +45,9 @@ def stored(directory) -> list[str]:
 
 
 def test_an_upload_gets_its_dimensions_resized_copies_and_webp(db, media_dir):
-    item = media.store_upload(db, LocalMediaStore(media_dir), "Sunset at sea.jpg", photo(2000, 1000), MAX)
+    item = media.store_upload(
+        db, LocalMediaStore(media_dir), "Sunset at sea.jpg", photo(2000, 1000), MAX
+    )
     assert (item.width, item.height) == (2000, 1000)
     assert item.variant_widths == "480,960,1600"
     assert item.alt_text == "Sunset at sea"
@@ -67,7 +69,9 @@ def test_an_upload_gets_its_dimensions_resized_copies_and_webp(db, media_dir):
 
 
 def test_only_copies_narrower_than_the_original_are_made(db, media_dir):
-    item = media.store_upload(db, LocalMediaStore(media_dir), "small.png", photo(700, 350, kind="PNG"), MAX)
+    item = media.store_upload(
+        db, LocalMediaStore(media_dir), "small.png", photo(700, 350, kind="PNG"), MAX
+    )
     assert item.variant_widths == "480" and item.webp_widths == "480,700"
     stem = item.filename.removesuffix(".png")
     assert stored(media_dir) == sorted(
@@ -77,7 +81,9 @@ def test_only_copies_narrower_than_the_original_are_made(db, media_dir):
 
 def test_the_orientation_is_applied_before_measuring(db, media_dir):
     # Orientation 6: the camera held sideways; the stored pixels stand upright.
-    item = media.store_upload(db, LocalMediaStore(media_dir), "tall.jpg", photo(1000, 500, orientation=6), MAX)
+    item = media.store_upload(
+        db, LocalMediaStore(media_dir), "tall.jpg", photo(1000, 500, orientation=6), MAX
+    )
     assert (item.width, item.height) == (500, 1000)
     with Image.open(media_dir / item.filename.replace(".jpg", "-480.jpg")) as copy:
         assert copy.size == (480, 960)
@@ -206,8 +212,12 @@ def test_reading_time_counts_chinese_characters():
 
 
 def test_usage_lists_articles_showing_an_image_in_their_text_or_as_featured(db, media_dir):
-    shown = media.store_upload(db, LocalMediaStore(media_dir), "shown.png", photo(10, 10, kind="PNG"), MAX)
-    unused = media.store_upload(db, LocalMediaStore(media_dir), "unused.png", photo(10, 10, kind="PNG"), MAX)
+    shown = media.store_upload(
+        db, LocalMediaStore(media_dir), "shown.png", photo(10, 10, kind="PNG"), MAX
+    )
+    unused = media.store_upload(
+        db, LocalMediaStore(media_dir), "unused.png", photo(10, 10, kind="PNG"), MAX
+    )
     in_text = editor.save_article(
         db, None, ArticleForm(title="In text", content=f"![a](/media/{shown.filename})")
     )
@@ -230,7 +240,9 @@ def test_usage_lists_articles_showing_an_image_in_their_text_or_as_featured(db, 
 
 
 def test_deleting_a_used_image_clears_the_featured_image_and_names_the_articles(db, media_dir):
-    shown = media.store_upload(db, LocalMediaStore(media_dir), "shown.png", photo(10, 10, kind="PNG"), MAX)
+    shown = media.store_upload(
+        db, LocalMediaStore(media_dir), "shown.png", photo(10, 10, kind="PNG"), MAX
+    )
     article = editor.save_article(
         db, None, ArticleForm(title="Featured", content="text", featured_image=str(shown.id))
     )
@@ -241,8 +253,12 @@ def test_deleting_a_used_image_clears_the_featured_image_and_names_the_articles(
 
 
 def test_search_finds_names_alt_texts_and_captions(db, media_dir):
-    first = media.store_upload(db, LocalMediaStore(media_dir), "harbour.png", photo(10, 10, kind="PNG"), MAX)
-    media.store_upload(db, LocalMediaStore(media_dir), "mountain.png", photo(10, 10, kind="PNG"), MAX)
+    first = media.store_upload(
+        db, LocalMediaStore(media_dir), "harbour.png", photo(10, 10, kind="PNG"), MAX
+    )
+    media.store_upload(
+        db, LocalMediaStore(media_dir), "mountain.png", photo(10, 10, kind="PNG"), MAX
+    )
     media.update_media(db, first.id, "Boats at dawn", "Taken from the pier")
     assert [i.media.id for i in media.list_media(db, 1, "harb")[0]] == [first.id]
     assert [i.media.id for i in media.list_media(db, 1, "boats")[0]] == [first.id]

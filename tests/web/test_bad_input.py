@@ -26,7 +26,7 @@ def test_huge_numbers_in_urls_are_refused_cleanly(live, client, auth, path):
 @pytest.mark.parametrize(
     ("path", "form"),
     [
-        ("/admin/categories", {"name": "Huge", "intro": "", "menu_id": HUGE}),
+        ("/admin/menus", {"kind": "category", "category_id": HUGE, "parent_id": HUGE}),
         ("/admin/articles/new", {"title": "Huge", "content": "x", "category_id": HUGE}),
         ("/admin/comments", {"action": "approve", "ids": HUGE}),
     ],

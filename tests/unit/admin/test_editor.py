@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from model import Article, ArticleRevision, Tag
-from service import editor
+from service import editor, slugs
 from service.editor import ArticleForm
 from service.errors import Invalid
 from service.rendering import RENDERER_VERSION
@@ -16,10 +16,12 @@ from service.rendering import RENDERER_VERSION
 NOW = dt.datetime(2030, 5, 1, 12, 0, 0)
 
 
-def test_slugs_keep_letters_of_any_script():
-    assert editor.slugify("Hello, World!  Again") == "hello-world-again"
-    assert editor.slugify("你好 世界") == "你好-世界"
-    assert editor.slugify("???") == ""
+def test_slugs_from_titles_are_readable_and_typed_slugs_keep_their_script():
+    assert slugs.slug_from_title("Hello, World!  Again") == "hello-world-again"
+    assert slugs.slug_from_title("你好 世界") == "ni-hao-shi-jie"
+    assert slugs.slug_from_title("???") == ""
+    assert slugs.clean_slug("你好 世界") == "你好-世界"
+    assert slugs.clean_slug(" My Page ") == "my-page"
 
 
 def test_tag_names_are_trimmed_and_deduplicated():

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from model import Article, ArticleRevision, Category, Comment, Media, Menu, Source, Tag, Widget
+from model import Article, ArticleRevision, Category, Comment, Media, MenuItem, Source, Tag, Widget
 from service import editor, media
 from service.demo import load_demo_site
 from tests.support.live import BlogClient
@@ -22,12 +22,15 @@ def _ids(session: Any) -> dict[str, int]:
 
     return {
         "article": session.scalar(
-            select(Article.id).where(Article.status == "published").order_by(Article.id)
+            select(Article.id)
+            .where(Article.status == "published", Article.kind == "article")
+            .order_by(Article.id)
         ),
+        "page": session.scalar(select(Article.id).where(Article.kind == "page")),
         "revision": first(ArticleRevision),
         "comment": first(Comment),
         "category": first(Category),
-        "menu": first(Menu),
+        "menu": first(MenuItem),
         "source": first(Source),
         "tag": first(Tag),
         "widget": first(Widget),
@@ -60,6 +63,11 @@ def get_routes(ids: dict[str, int]) -> list[str]:
         f"/admin/articles/{a}/revisions",
         f"/admin/articles/{a}/revisions/{r}",
         f"/admin/articles/{a}/delete",
+        "/admin/pages",
+        "/admin/pages/new",
+        f"/admin/pages/{ids['page']}/edit",
+        f"/admin/pages/{ids['page']}/delete",
+        "/admin/slug?title=x",
         "/admin/comments",
         "/admin/categories",
         f"/admin/categories/{ids['category']}/delete",
@@ -95,8 +103,11 @@ def post_routes(ids: dict[str, int]) -> list[tuple[str, dict[str, str]]]:
         (f"/admin/categories/{cat}", {"name": "Hijacked"}),
         (f"/admin/categories/{cat}/delete", {}),
         (f"/admin/categories/{cat}/move", {"direction": "down"}),
-        ("/admin/menus", {"name": "Hijacked"}),
-        (f"/admin/menus/{menu}", {"name": "Hijacked"}),
+        ("/admin/pages/new", {**article, "slug": "hijacked"}),
+        (f"/admin/pages/{ids['page']}/edit", {**article, "slug": "hijacked"}),
+        (f"/admin/pages/{ids['page']}/delete", {}),
+        ("/admin/menus", {"kind": "link", "label": "Hijacked", "url": "/x"}),
+        (f"/admin/menus/{menu}", {"label": "Hijacked"}),
         (f"/admin/menus/{menu}/delete", {}),
         (f"/admin/menus/{menu}/move", {"direction": "down"}),
         ("/admin/sources", {"code": "hijack", "name": "Hijacked"}),

@@ -81,9 +81,7 @@ def test_an_upload_is_an_object_in_the_bucket_served_with_caching_headers(
     name = url.rsplit("/", 1)[1]
     stem = name.split(".")[0]
     # The original and its WebP copy (a 2-pixel image gets no narrower copies).
-    assert seaweedfs.keys(BUCKET, prefix) == sorted(
-        [f"{prefix}/{name}", f"{prefix}/{stem}-2.webp"]
-    )
+    assert seaweedfs.keys(BUCKET, prefix) == sorted([f"{prefix}/{name}", f"{prefix}/{stem}-2.webp"])
     assert not (s3_app.settings.media_dir and _listing(s3_app.settings.media_dir))
 
     reader = BlogClient(s3_app.url)

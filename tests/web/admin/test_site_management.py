@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from model import Article, Category, Menu, Tag, Widget
+from model import Article, Category, MenuItem, Tag, Widget
 from tests.support.live import BlogClient, page_text
 from tests.web.admin.conftest import save_article
 
@@ -19,6 +19,12 @@ def names(live, model) -> list[str]:
     )
 
 
+def labels(live) -> list[str]:
+    return live.service(
+        lambda s: list(s.scalars(select(MenuItem.label).order_by(MenuItem.sort_order, MenuItem.id)))
+    )
+
+
 def category_id(live, name) -> int:
     return live.service(lambda s: s.scalar(select(Category.id).where(Category.name == name)))
 
@@ -30,7 +36,6 @@ def test_settings_change_the_site_at_once(live, signed_in):
         {
             "title": "Notes from the harbour",
             "signature": "Boats and code",
-            "about": "About me",
             "navbar_style": "dark",
             "footer": "Footer words",
             "posts_per_page": "5",
@@ -71,12 +76,12 @@ def test_categories_create_rename_reorder_hide_delete(live, signed_in):
     assert names(live, Category) == ["Cooking", "Travel"]
 
     signed_in.post_form(
-        f"/admin/categories/{travel}", {"name": "Journeys", "intro": "", "menu_id": ""}
+        f"/admin/categories/{travel}", {"name": "Journeys", "intro": "", "slug": ""}
     )
     assert "Journeys" in home_text(live)
     signed_in.post_form(
         f"/admin/categories/{travel}",
-        {"name": "Journeys", "intro": "", "menu_id": "", "hidden": "1"},
+        {"name": "Journeys", "intro": "", "slug": "", "hidden": "1"},
     )
     assert live.service(lambda s: s.get(Category, travel).hidden) is True
 
@@ -95,14 +100,15 @@ def test_refused_category_keeps_the_typed_text(live, signed_in):
 
 
 def test_menus_and_sources(live, signed_in):
-    signed_in.post_form("/admin/menus", {"name": "Life"})
-    signed_in.post_form("/admin/menus", {"name": "Work"})
-    work = live.service(lambda s: s.scalar(select(Menu.id).where(Menu.name == "Work")))
+    signed_in.post_form("/admin/menus", {"kind": "link", "label": "Life", "url": "/life"})
+    signed_in.post_form("/admin/menus", {"kind": "link", "label": "Work", "url": "/work"})
+    work = live.service(lambda s: s.scalar(select(MenuItem.id).where(MenuItem.label == "Work")))
     signed_in.post_form(f"/admin/menus/{work}/move", {"direction": "up"})
-    assert names(live, Menu) == ["Work", "Life"]
-    signed_in.post_form(f"/admin/menus/{work}", {"name": "Job"})
+    assert labels(live) == ["Work", "Life"]
+    signed_in.post_form(f"/admin/menus/{work}", {"label": "Job", "url": "/job"})
+    assert labels(live) == ["Job", "Life"]
     signed_in.post_form(f"/admin/menus/{work}/delete")
-    assert names(live, Menu) == ["Life"]
+    assert labels(live) == ["Life"]
 
     assert (
         signed_in.post_form("/admin/sources", {"code": "guest", "name": "Guest post"}).status_code
@@ -177,7 +183,7 @@ def test_widgets_create_edit_reorder_disable(live, signed_in):
 
 def test_opening_an_items_own_url_shows_its_list_not_an_error(live, signed_in):
     """/admin/categories/<id> (and menus, sources) take their form's POST; a visit is no 500."""
-    signed_in.post_form("/admin/categories", {"name": "Boats", "intro": "", "menu_id": ""})
+    signed_in.post_form("/admin/categories", {"name": "Boats", "intro": ""})
     item = category_id(live, "Boats")
     for kind in ("categories", "menus", "sources"):
         response = signed_in.get(f"/admin/{kind}/{item}", allow_redirects=False)

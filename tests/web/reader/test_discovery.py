@@ -14,7 +14,9 @@ SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 def published(live):
     return live.service(
-        lambda s: s.scalars(select(Article).where(Article.status == "published")).all()
+        lambda s: s.scalars(
+            select(Article).where(Article.status == "published", Article.kind == "article")
+        ).all()
     )
 
 

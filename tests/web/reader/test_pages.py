@@ -43,7 +43,7 @@ def test_reader_routes_answer(site, client, path):
 
 def test_category_tag_source_and_month_listings(site, client):
     category = category_by_name(site, "Architecture")
-    text = main_text(client.get(f"/category/{category.id}").text)
+    text = main_text(client.get(f"/category/{category.slug}").text)
     assert "Architecture" in text and "How sessions survive behind nginx" in text
     assert "Welcome to Inkwell" not in text
     chinese_tag = client.get("/tag/%E4%B8%AD%E6%96%87")
@@ -151,9 +151,9 @@ def test_hidden_categories_leave_lists_but_keep_their_urls(site, client):
     )
     invalidate(site, "nav", "articles", "pages")
     home = client.get("/").text
-    assert f'href="/category/{notes.id}"' not in home  # not in nav or sidebar
+    assert f'href="/category/{notes.slug}"' not in home  # not in nav or sidebar
     assert "用 Tornado 写博客" not in home
-    assert "用 Tornado 写博客" in client.get(f"/category/{notes.id}").text
+    assert "用 Tornado 写博客" in client.get(f"/category/{notes.slug}").text
     chinese = article_by_slug(site, "tornado-blog-zh")
     assert client.get(article_url(chinese)).status_code == 200
 
@@ -162,7 +162,7 @@ def test_navigation_shows_menus_and_loose_categories(site, client):
     html = client.get("/").text
     assert "<summary>Guides</summary>" in html and "<summary>Engineering</summary>" in html
     notes = category_by_name(site, "Notes")
-    assert f'<a href="/category/{notes.id}">Notes</a>' in html
+    assert f'<a href="/category/{notes.slug}">Notes</a>' in html
 
 
 def test_sidebar_widgets_in_order(site, client):

@@ -34,6 +34,7 @@ from controller.admin import (
     audit,
     comments,
     dashboard,
+    mail,
     media,
     settings,
     taxonomy,
@@ -54,6 +55,8 @@ from extends.errors import DatabaseUnavailable
 from extends.i18n import load_translations
 from extends.jobs import Job, Lease, LocalLease, PeriodicJobs
 from extends.lease import RedisLease
+from extends.mailer import MailDelivery, Mailer, build_transport, sender_address
+from extends.mailqueue import RetryPolicy, build_mail_queue
 from extends.qr import build_qr_tickets
 from extends.redis import RedisClient
 from extends.session import build_session_manager
@@ -92,6 +95,7 @@ def route_table() -> list[Route]:
         *admin_twofactor.routes,
         *transfer.routes,
         *audit.routes,
+        *mail.routes,
         # Operations.
         *ops.routes,
     ]
@@ -142,6 +146,15 @@ class Application(tornado.web.Application):
         self.throttle = build_throttle(self.redis_clients, clock=clock)
         self.comment_guard = CommentGuard.build(self.redis_clients, clock)
         self.qr = build_qr_tickets(self.redis_clients, config.qr_ticket_seconds, clock=clock)
+        # Outgoing mail: a durable queue (Redis, else the database) any instance delivers.
+        mail_queue = build_mail_queue(coordinator, self.run_service, mail_policy(config), clock)
+        self.mailer = Mailer(
+            mail_queue,
+            MailDelivery(
+                mail_queue, build_transport(config.smtp_url), clock, config.mail_poll_seconds
+            ),
+            sender_address(config.mail_from, config.base_url),
+        )
         # Periodic jobs, run while this instance holds the leader lease.
         self.jobs = PeriodicJobs(self.lease)
         for job in schedule(self):
@@ -230,6 +243,7 @@ class Application(tornado.web.Application):
         self.qr.start()
         self.lease.start()
         self.jobs.start()
+        self.mailer.delivery.start()
 
     async def shutdown(self, server: tornado.httpserver.HTTPServer | None) -> None:
         """Stop accepting, report unhealthy, let in-flight requests finish, close pools.
@@ -245,6 +259,7 @@ class Application(tornado.web.Application):
         # Long polls must not hold a stopping instance for their ~25 s: release them now.
         await self.qr.stop()
         await self.jobs.stop()
+        await self.mailer.delivery.stop()
         # Handing the lease back lets another instance lead now rather than after its TTL.
         await self.lease.stop()
         deadline = time.monotonic() + self.config.shutdown_grace_seconds
@@ -284,6 +299,15 @@ class Application(tornado.web.Application):
             request.remote_ip,
             request.headers.get("X-Request-ID", "-"),
         )
+
+
+def mail_policy(config: Settings) -> RetryPolicy:
+    """How the mail queue retries, from the settings."""
+    return RetryPolicy(
+        max_attempts=config.mail_max_attempts,
+        first_delay=config.mail_retry_seconds,
+        visibility_timeout=config.mail_visibility_seconds,
+    )
 
 
 def _log_task_failure(task: asyncio.Future[Any]) -> None:

@@ -12,6 +12,7 @@ from model.blog import (
     Tag,
     article_tags,
 )
+from model.mail import OutgoingMail
 from model.search import SearchDocument, SearchTerm
 from model.site import CounterFlush, DailyStat, Media, SiteSetting, Widget
 from model.user import RecoveryCode, User
@@ -27,6 +28,7 @@ __all__ = [
     "DailyStat",
     "Media",
     "Menu",
+    "OutgoingMail",
     "RecoveryCode",
     "SearchDocument",
     "SearchTerm",

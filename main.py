@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 import commands
 import jobs
 from config import ROOT, Settings, build_parser, settings_from_args
-from controller import article, auth, ops, qr, reader, reader_modules, twofactor
+from controller import article, auth, ops, password_reset, qr, reader, reader_modules, twofactor
 from controller.admin import (
     account,
     articles,
@@ -58,6 +58,7 @@ from extends.lease import RedisLease
 from extends.mailer import MailDelivery, Mailer, build_transport, sender_address
 from extends.mailqueue import RetryPolicy, build_mail_queue
 from extends.qr import build_qr_tickets
+from extends.ratelimit import build_rate_limit
 from extends.redis import RedisClient
 from extends.session import build_session_manager
 from extends.throttle import build_throttle
@@ -83,6 +84,7 @@ def route_table() -> list[Route]:
         *auth.routes,
         *twofactor.routes,
         *qr.routes,
+        *password_reset.routes,
         # The author's side.
         *dashboard.routes,
         *articles.routes,
@@ -145,6 +147,8 @@ class Application(tornado.web.Application):
         # Guards: sign-in attempts, comment spam, QR sign-in tickets (all shared over Redis).
         self.throttle = build_throttle(self.redis_clients, clock=clock)
         self.comment_guard = CommentGuard.build(self.redis_clients, clock)
+        # Password reset links asked for, per address and per client (controller/password_reset).
+        self.reset_limit = build_rate_limit(self.redis_clients, 3, 3600, "ratelimit:reset:", clock)
         self.qr = build_qr_tickets(self.redis_clients, config.qr_ticket_seconds, clock=clock)
         # Outgoing mail: a durable queue (Redis, else the database) any instance delivers.
         mail_queue = build_mail_queue(coordinator, self.run_service, mail_policy(config), clock)

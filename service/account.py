@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from extends.mailer import InvalidAddress, normalize_address
 from model import User
 from model.base import utcnow
 from service import users
@@ -56,6 +57,17 @@ def update_profile(session: Session, user_id: int, form: ProfileForm) -> User:
         )
     if email and ("@" not in email or len(email) > MAX_EMAIL or any(c.isspace() for c in email)):
         raise Invalid("Please enter a valid email address.")
+    if email:
+        try:
+            email = normalize_address(email)
+        except InvalidAddress:
+            raise Invalid("Please enter a valid email address.") from None
+        # A password reset link goes to the address: one account per address.
+        taken = session.scalar(
+            select(User.id).where(func.lower(User.email) == email.lower(), User.id != user_id)
+        )
+        if taken is not None:
+            raise Invalid("Another account already uses this email address.")
     user.display_name = display_name
     user.email = email
     session.commit()

@@ -27,7 +27,17 @@ from sqlalchemy.orm import Session
 import commands
 import jobs
 from config import ROOT, Settings, build_parser, settings_from_args
-from controller import article, auth, ops, password_reset, qr, reader, reader_modules, twofactor
+from controller import (
+    article,
+    auth,
+    live,
+    ops,
+    password_reset,
+    qr,
+    reader,
+    reader_modules,
+    twofactor,
+)
 from controller.admin import (
     account,
     articles,
@@ -55,6 +65,7 @@ from extends.errors import DatabaseUnavailable
 from extends.i18n import load_translations
 from extends.jobs import Job, Lease, LocalLease, PeriodicJobs
 from extends.lease import RedisLease
+from extends.live import LiveHub, build_live_bus
 from extends.mailer import MailDelivery, Mailer, build_transport, sender_address
 from extends.mailqueue import RetryPolicy, build_mail_queue
 from extends.qr import build_qr_tickets
@@ -80,6 +91,7 @@ def route_table() -> list[Route]:
         # The reader: lists, one article and its comments, search, feeds.
         *reader.routes,
         *article.routes,
+        *live.routes,
         # Signing in: a password, or a QR code confirmed by a signed-in phone.
         *auth.routes,
         *twofactor.routes,
@@ -147,6 +159,10 @@ class Application(tornado.web.Application):
         # Guards: sign-in attempts, comment spam, QR sign-in tickets (all shared over Redis).
         self.throttle = build_throttle(self.redis_clients, clock=clock)
         self.comment_guard = CommentGuard.build(self.redis_clients, clock)
+        # Live pages (WebSocket): this process's open connections, and the bus between instances.
+        self.live = LiveHub()
+        self.live_bus = build_live_bus(coordinator, self.live)
+        live.register_topics(self)
         # Password reset links asked for, per address and per client (controller/password_reset).
         self.reset_limit = build_rate_limit(self.redis_clients, 3, 3600, "ratelimit:reset:", clock)
         self.qr = build_qr_tickets(self.redis_clients, config.qr_ticket_seconds, clock=clock)
@@ -190,6 +206,8 @@ class Application(tornado.web.Application):
             default_handler_class=NotFoundHandler,
             ui_modules=reader_modules.ui_modules,
             log_function=self.log_request,
+            websocket_max_message_size=live.MAX_CLIENT_MESSAGE,
+            websocket_ping_interval=30,
         )
 
     def find_handler(
@@ -248,6 +266,7 @@ class Application(tornado.web.Application):
         self.lease.start()
         self.jobs.start()
         self.mailer.delivery.start()
+        self.live_bus.start()
 
     async def shutdown(self, server: tornado.httpserver.HTTPServer | None) -> None:
         """Stop accepting, report unhealthy, let in-flight requests finish, close pools.
@@ -260,6 +279,8 @@ class Application(tornado.web.Application):
         self.shutting_down = True
         if server is not None:
             server.stop()
+        # Open WebSockets close with "going away"; their pages reconnect to another instance.
+        self.live.close_all()
         # Long polls must not hold a stopping instance for their ~25 s: release them now.
         await self.qr.stop()
         await self.jobs.stop()
@@ -283,6 +304,7 @@ class Application(tornado.web.Application):
 
     def close(self) -> None:
         self.bus.stop()
+        self.live_bus.stop()
         for client in self.redis_clients:
             client.close()
         self.executor.shutdown(wait=True, cancel_futures=True)

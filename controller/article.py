@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import tornado.web
 
+from controller import live
 from controller.base import PageError
 from controller.reader_base import FORM_TIME_NAME, ReaderHandler
 from extends.clock import Clock
@@ -115,6 +116,7 @@ class CommentHandler(ArticleHandler):
         await self.invalidate(
             f"comments:{article_id}", "comments", f"article:{article_id}", "pages", "stats"
         )
+        await live.comments_changed(self.application, [int(article_id)], [posted.id])
         if posted.pending:
             self.redirect(f"{posted.article_url}?comment=pending#comment-form", status=303)
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from controller import live
 from controller.admin.base import AdminHandler, FormError, pager_base
 from controller.base import PageError
 from service import moderation
@@ -48,6 +49,7 @@ class ModerateHandler(AdminHandler):
             await self.redirect_to(self.back_url())
             return
         article_ids = await self.run(moderation.moderate, ids, action)
+        await live.comments_changed(self.application, article_ids, ids)
         done = {
             "approve": self._("Approved."),
             "hide": self._("Hidden."),
@@ -72,6 +74,7 @@ class ReplyHandler(AdminHandler):
             self.flash(error.message, "error")
             await self.redirect_to("/admin/comments")
             return
+        await live.comments_changed(self.application, [article_id], [int(comment_id)], newest=True)
         await self.done(
             self._("Your reply is published."),
             f"/admin/comments?article_id={article_id}",

@@ -31,6 +31,7 @@ from controller import (
     article,
     auth,
     live,
+    notifications,
     ops,
     password_reset,
     qr,
@@ -97,6 +98,7 @@ def route_table() -> list[Route]:
         *twofactor.routes,
         *qr.routes,
         *password_reset.routes,
+        *notifications.routes,
         # The author's side.
         *dashboard.routes,
         *articles.routes,
@@ -165,6 +167,10 @@ class Application(tornado.web.Application):
         live.register_topics(self)
         # Password reset links asked for, per address and per client (controller/password_reset).
         self.reset_limit = build_rate_limit(self.redis_clients, 3, 3600, "ratelimit:reset:", clock)
+        # Notices about comments, per recipient (controller/notifications).
+        self.notify_limit = build_rate_limit(
+            self.redis_clients, 5, 3600, "ratelimit:notify:", clock
+        )
         self.qr = build_qr_tickets(self.redis_clients, config.qr_ticket_seconds, clock=clock)
         # Outgoing mail: a durable queue (Redis, else the database) any instance delivers.
         mail_queue = build_mail_queue(coordinator, self.run_service, mail_policy(config), clock)

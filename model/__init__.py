@@ -12,7 +12,7 @@ from model.blog import (
     Tag,
     article_tags,
 )
-from model.mail import OutgoingMail
+from model.mail import OutgoingMail, ReplySubscription
 from model.search import SearchDocument, SearchTerm
 from model.site import CounterFlush, DailyStat, Media, SiteSetting, Widget
 from model.user import RecoveryCode, User
@@ -30,6 +30,7 @@ __all__ = [
     "Menu",
     "OutgoingMail",
     "RecoveryCode",
+    "ReplySubscription",
     "SearchDocument",
     "SearchTerm",
     "SiteSetting",

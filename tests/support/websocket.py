@@ -49,8 +49,12 @@ class WebSocketClient:
         return self.connection.close_code
 
     def close(self) -> None:
-        self.connection.close()
-        self.loop.run_until_complete(asyncio.sleep(0.05))
+        async def close() -> None:
+            # Inside the loop: Tornado makes its futures on the running loop.
+            self.connection.close()
+            await asyncio.sleep(0.05)
+
+        self._run(close)
         self.loop.close()
 
 

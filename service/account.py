@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from extends.mailer import InvalidAddress, normalize_address
 from model import User
 from model.base import utcnow
 from service import users
@@ -58,11 +57,8 @@ def update_profile(session: Session, user_id: int, form: ProfileForm) -> User:
     if email and ("@" not in email or len(email) > MAX_EMAIL or any(c.isspace() for c in email)):
         raise Invalid("Please enter a valid email address.")
     if email:
-        try:
-            email = normalize_address(email)
-        except InvalidAddress:
-            raise Invalid("Please enter a valid email address.") from None
-        # A password reset link goes to the address: one account per address.
+        # A password reset link goes to the address: one account per address. (Whether mail
+        # can reach it is checked when a message is composed, extends/mailer.py.)
         taken = session.scalar(
             select(User.id).where(func.lower(User.email) == email.lower(), User.id != user_id)
         )

@@ -41,3 +41,12 @@ def test_setting_the_password_kills_the_link(db, ada):
         password_reset.reset_password(
             db, link.token, KEY, NOW, "another fine phrase", "another fine phrase"
         )
+
+
+def test_one_account_per_address(db, ada):
+    from service import account
+
+    grace = users.create_admin(db, "grace", "another fine long phrase", "Grace", "")
+    with pytest.raises(Invalid):
+        account.update_profile(db, grace.id, account.ProfileForm("Grace", "ada@EXAMPLE.org"))
+    account.update_profile(db, ada.id, account.ProfileForm("Ada", "ada@example.org"))

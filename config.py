@@ -71,6 +71,14 @@ class Settings:
     qr_ticket_seconds: int = 120
     qr_wait_seconds: float = 25.0
     log_level: str = "INFO"
+    # Outgoing mail (README, "Email"): smtp://user:pass@host:587 (STARTTLS), smtps://… (TLS),
+    # smtp://host:25 (a local relay); empty: messages go to the log. Never shown in a repr.
+    smtp_url: str = field(default="", repr=False)
+    mail_from: str = ""
+    mail_max_attempts: int = 6
+    mail_retry_seconds: float = 30.0
+    mail_visibility_seconds: float = 120.0
+    mail_poll_seconds: float = 2.0
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.strip().rstrip("/")

@@ -27,13 +27,26 @@ from sqlalchemy.orm import Session, sessionmaker
 import commands
 import jobs
 from config import ROOT, Settings, build_parser, settings_from_args
-from controller import article, auth, ops, pages, qr, reader, reader_modules, twofactor
+from controller import (
+    article,
+    auth,
+    live,
+    notifications,
+    ops,
+    pages,
+    password_reset,
+    qr,
+    reader,
+    reader_modules,
+    twofactor,
+)
 from controller.admin import (
     account,
     articles,
     audit,
     comments,
     dashboard,
+    mail,
     media,
     menus,
     settings,
@@ -56,7 +69,11 @@ from extends.errors import DatabaseUnavailable
 from extends.i18n import load_translations
 from extends.jobs import Job, Lease, LocalLease, PeriodicJobs
 from extends.lease import RedisLease
+from extends.live import LiveHub, build_live_bus
+from extends.mailer import MailDelivery, Mailer, build_transport, sender_address
+from extends.mailqueue import RetryPolicy, build_mail_queue
 from extends.qr import build_qr_tickets
+from extends.ratelimit import build_rate_limit
 from extends.redis import build_redis_clients
 from extends.replicas import ReplicaSet
 from extends.session import build_session_manager
@@ -80,10 +97,13 @@ def route_table() -> list[Route]:
         # The reader: lists, one article and its comments, search, feeds.
         *reader.routes,
         *article.routes,
+        *live.routes,
         # Signing in: a password, or a QR code confirmed by a signed-in phone.
         *auth.routes,
         *twofactor.routes,
         *qr.routes,
+        *password_reset.routes,
+        *notifications.routes,
         # The author's side.
         *dashboard.routes,
         *articles.routes,
@@ -98,6 +118,7 @@ def route_table() -> list[Route]:
         *admin_twofactor.routes,
         *transfer.routes,
         *audit.routes,
+        *mail.routes,
         # Operations.
         *ops.routes,
         # Pages at /<slug> (/about): last, so every route above wins over a page's slug.
@@ -159,7 +180,26 @@ class Application(tornado.web.Application):
         # Guards: sign-in attempts, comment spam, QR sign-in tickets (all shared over Redis).
         self.throttle = build_throttle(self.redis_clients, clock=clock)
         self.comment_guard = CommentGuard.build(self.redis_clients, clock)
+        # Live pages (WebSocket): this process's open connections, and the bus between instances.
+        self.live = LiveHub()
+        self.live_bus = build_live_bus(coordinator, self.live)
+        live.register_topics(self)
+        # Password reset links asked for, per address and per client (controller/password_reset).
+        self.reset_limit = build_rate_limit(self.redis_clients, 3, 3600, "ratelimit:reset:", clock)
+        # Notices about comments, per recipient (controller/notifications).
+        self.notify_limit = build_rate_limit(
+            self.redis_clients, 5, 3600, "ratelimit:notify:", clock
+        )
         self.qr = build_qr_tickets(self.redis_clients, config.qr_ticket_seconds, clock=clock)
+        # Outgoing mail: a durable queue (Redis, else the database) any instance delivers.
+        mail_queue = build_mail_queue(coordinator, self.run_service, mail_policy(config), clock)
+        self.mailer = Mailer(
+            mail_queue,
+            MailDelivery(
+                mail_queue, build_transport(config.smtp_url), clock, config.mail_poll_seconds
+            ),
+            sender_address(config.mail_from, config.base_url),
+        )
         # Periodic jobs, run while this instance holds the leader lease.
         self.jobs = PeriodicJobs(self.lease)
         for job in schedule(self):
@@ -195,6 +235,8 @@ class Application(tornado.web.Application):
             default_handler_class=NotFoundHandler,
             ui_modules=reader_modules.ui_modules,
             log_function=self.log_request,
+            websocket_max_message_size=live.MAX_CLIENT_MESSAGE,
+            websocket_ping_interval=30,
         )
 
     def find_handler(
@@ -278,6 +320,8 @@ class Application(tornado.web.Application):
         self.qr.start()
         self.lease.start()
         self.jobs.start()
+        self.mailer.delivery.start()
+        self.live_bus.start()
 
     async def shutdown(self, server: tornado.httpserver.HTTPServer | None) -> None:
         """Stop accepting, report unhealthy, let in-flight requests finish, close pools.
@@ -290,9 +334,12 @@ class Application(tornado.web.Application):
         self.shutting_down = True
         if server is not None:
             server.stop()
+        # Open WebSockets close with "going away"; their pages reconnect to another instance.
+        self.live.close_all()
         # Long polls must not hold a stopping instance for their ~25 s: release them now.
         await self.qr.stop()
         await self.jobs.stop()
+        await self.mailer.delivery.stop()
         # Handing the lease back lets another instance lead now rather than after its TTL.
         await self.lease.stop()
         deadline = time.monotonic() + self.config.shutdown_grace_seconds
@@ -313,6 +360,7 @@ class Application(tornado.web.Application):
     def close(self) -> None:
         self.bus.stop()
         self.replicas.stop()
+        self.live_bus.stop()
         for client in self.redis_clients:
             client.close()
         self.executor.shutdown(wait=True, cancel_futures=True)
@@ -333,6 +381,15 @@ class Application(tornado.web.Application):
             request.remote_ip,
             request.headers.get("X-Request-ID", "-"),
         )
+
+
+def mail_policy(config: Settings) -> RetryPolicy:
+    """How the mail queue retries, from the settings."""
+    return RetryPolicy(
+        max_attempts=config.mail_max_attempts,
+        first_delay=config.mail_retry_seconds,
+        visibility_timeout=config.mail_visibility_seconds,
+    )
 
 
 def _log_task_failure(task: asyncio.Future[Any]) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import tornado.web
 
+from controller import live, notifications
 from controller.base import PageError
 from controller.reader_base import FORM_TIME_NAME, ReaderHandler
 from extends.clock import Clock
@@ -118,10 +119,17 @@ class CommentHandler(ArticleHandler):
         await self.invalidate(
             f"comments:{article_id}", "comments", f"article:{article_id}", "pages", "stats"
         )
+        await live.comments_changed(self.application, [int(article_id)], [posted.id])
+        notifications.comment_posted(
+            self, posted.id, posted.pending, form.author_email.strip(), self.wants_replies()
+        )
         if posted.pending:
             self.redirect(f"{posted.article_url}?comment=pending#comment-form", status=303)
         else:
             self.redirect(f"{posted.article_url}#floor-{posted.floor}", status=303)
+
+    def wants_replies(self) -> bool:
+        return self.get_argument("notify_replies", "") == "1"
 
     async def spam_refusal(self) -> tuple[int, str] | None:
         """(status, reason) when the post looks automated or comes too often, else None."""

@@ -223,3 +223,15 @@ class BadHostHandler(tornado.web.RequestHandler):
 
     def check_xsrf_cookie(self) -> None:
         pass
+
+
+def origin_allowed(origin: str, request_host: str, hosts: AllowedHosts, base_url: str) -> bool:
+    """A WebSocket's ``Origin`` is this site: the base URL, or the host the request named
+    (any port: nginx may pass the Host without it) when that host is allowed."""
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return False
+    if base_url and f"{parts.scheme}://{parts.netloc}" == base_url:
+        return True
+    same_host = split_host(parts.netloc)[0] == split_host(request_host)[0]
+    return same_host and hosts.allows(parts.netloc)

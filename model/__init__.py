@@ -13,6 +13,7 @@ from model.blog import (
     Tag,
     article_tags,
 )
+from model.mail import OutgoingMail, ReplySubscription
 from model.search import SearchDocument, SearchTerm
 from model.site import CounterFlush, DailyStat, Media, SiteSetting, Widget
 from model.user import RecoveryCode, User
@@ -28,7 +29,9 @@ __all__ = [
     "DailyStat",
     "Media",
     "MenuItem",
+    "OutgoingMail",
     "RecoveryCode",
+    "ReplySubscription",
     "SearchDocument",
     "SearchTerm",
     "SiteSetting",

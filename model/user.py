@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from model.base import Base, utcnow
@@ -25,6 +25,9 @@ class User(Base):
     totp_secret: Mapped[Optional[str]] = mapped_column(String(64), default=None)
     # The last time step whose code was accepted: that code and older ones are refused.
     totp_last_step: Mapped[Optional[int]] = mapped_column(Integer, default=None)
+    # Email about comments waiting for moderation, in the language chosen when asked for.
+    notify_comments: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    notify_language: Mapped[str] = mapped_column(String(10), default="", server_default="")
 
     @property
     def shown_name(self) -> str:

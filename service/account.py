@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from model import User
@@ -56,6 +56,14 @@ def update_profile(session: Session, user_id: int, form: ProfileForm) -> User:
         )
     if email and ("@" not in email or len(email) > MAX_EMAIL or any(c.isspace() for c in email)):
         raise Invalid("Please enter a valid email address.")
+    if email:
+        # A password reset link goes to the address: one account per address. (Whether mail
+        # can reach it is checked when a message is composed, extends/mailer.py.)
+        taken = session.scalar(
+            select(User.id).where(func.lower(User.email) == email.lower(), User.id != user_id)
+        )
+        if taken is not None:
+            raise Invalid("Another account already uses this email address.")
     user.display_name = display_name
     user.email = email
     session.commit()

@@ -23,6 +23,8 @@ KINDS = {
     "sign_in_failed": message("Failed sign-in"),
     "sign_in_locked": message("Sign-in refused after too many attempts"),
     "password_changed": message("Password changed"),
+    "password_reset_requested": message("Password reset link sent"),
+    "password_reset": message("Password reset through an emailed link"),
     "two_factor_changed": message("Two-factor sign-in changed"),
     "role_changed": message("Role changed"),
     "settings_changed": message("Settings changed"),

@@ -14,6 +14,7 @@ from extends.database import make_engine, make_sessionmaker
 from service import users
 from tests.support.live import BlogClient, LiveApp, make_settings
 from tests.support.servers import MariaDBServer, RedisServer
+from tests.support.smtp_server import SmtpServer
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -33,6 +34,23 @@ def redis_url(redis_server: RedisServer) -> str:
         redis_server.start()  # a test that stopped it must not break the next one
     redis_server.flushall()
     return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def smtp_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpServer]:
+    server = SmtpServer(tmp_path_factory.mktemp("smtp"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_server(smtp_process: SmtpServer) -> SmtpServer:
+    """The real SMTP server (aiosmtpd, its own process), running and with no message yet."""
+    if smtp_process.pid is None:
+        smtp_process.start()  # a test that stopped it must not break the next one
+    smtp_process.clear()
+    return smtp_process
 
 
 @pytest.fixture(scope="session")

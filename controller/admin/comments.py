@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from controller import live, notifications
 from controller.admin.base import AdminHandler, FormError, pager_base
 from controller.base import PageError
 from service import moderation
+from service import notifications as notifications_service
 from service.moderation import CommentFilter
 
 
@@ -47,7 +49,11 @@ class ModerateHandler(AdminHandler):
             self.flash(self._("Please select at least one comment."), "warning")
             await self.redirect_to(self.back_url())
             return
+        waiting = await self.run(notifications_service.pending_among, ids)
         article_ids = await self.run(moderation.moderate, ids, action)
+        await live.comments_changed(self.application, article_ids, ids)
+        if action == "approve":
+            notifications.comments_approved(self, waiting)
         done = {
             "approve": self._("Approved."),
             "hide": self._("Hidden."),
@@ -72,6 +78,8 @@ class ReplyHandler(AdminHandler):
             self.flash(error.message, "error")
             await self.redirect_to("/admin/comments")
             return
+        await live.comments_changed(self.application, [article_id], [int(comment_id)], newest=True)
+        notifications.author_replied(self, int(comment_id))
         await self.done(
             self._("Your reply is published."),
             f"/admin/comments?article_id={article_id}",

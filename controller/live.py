@@ -1,0 +1,201 @@
+"""Live pages over WebSocket: new comments on an open article, the moderation count in the admin.
+
+``/live/article/<id>`` and ``/live/admin`` only ever *send*: what a client writes is ignored
+(and ``websocket_max_message_size`` bounds it). The events travel between instances on the
+live bus (extends/live.py); each instance renders a new comment once per language with the
+page's own template (``modules/comment.html``) and sends the HTML fragment, escaped exactly as
+on the page. Pages work without it: the script only adds what a reload would show.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+import tornado.locale
+import tornado.web
+import tornado.websocket
+
+from controller.base import FINGERPRINT_KEY, LANGUAGE_COOKIE
+from controller.origin import origin_allowed
+from extends.live import Subscriber
+from extends.session import COOKIE_NAME
+from service import account
+from service import live as live_service
+
+if TYPE_CHECKING:
+    from main import Application
+
+log = logging.getLogger("blog.live")
+
+ADMIN_TOPIC = "admin"
+# A client has nothing to say; anything bigger than this closes its connection.
+MAX_CLIENT_MESSAGE = 1024
+
+
+class LiveSocket(tornado.websocket.WebSocketHandler):
+    """One open page. Subclasses name the topic in ``prepare``."""
+
+    application: Application
+    topic = ""
+
+    def check_origin(self, origin: str) -> bool:
+        app = self.application
+        return origin_allowed(origin, self.request.host, app.allowed_hosts, app.config.base_url)
+
+    async def prepare(self) -> None:
+        if self.application.shutting_down:
+            raise tornado.web.HTTPError(503)
+        self.site = await self.application.site_settings()
+
+    def get_user_locale(self) -> tornado.locale.Locale | None:
+        # As BaseHandler chooses it, so the fragment reads like the page around it.
+        chosen = self.get_cookie(LANGUAGE_COOKIE)
+        if chosen in self.application.languages:
+            return tornado.locale.get(chosen)
+        if self.site.language in self.application.languages:
+            return tornado.locale.get(self.site.language)
+        return None
+
+    def open(self, *args: str) -> None:
+        self.application.live.subscribe(self.topic, self)
+
+    def on_message(self, message: str | bytes) -> None:
+        """Ignored: the page only listens."""
+
+    def on_close(self) -> None:
+        self.application.live.unsubscribe(self.topic, self)
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self.ws_connection is None or self.ws_connection.is_closing():
+            return
+        try:
+            sent = self.write_message(json.dumps(message))
+        except tornado.websocket.WebSocketClosedError:
+            return
+        # A connection that closes while the message is on its way: nothing to do.
+        sent.add_done_callback(lambda future: future.exception())
+
+    def close_for_shutdown(self) -> None:
+        # 1001 "going away": the script reconnects (to another instance, through nginx).
+        self.close(1001, "server restarting")
+
+
+class ArticleSocket(LiveSocket):
+    """/live/article/<id>: newly visible comments of one article."""
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        self.topic = "article:" + str(int(self.path_args[0]))
+
+
+class AdminSocket(LiveSocket):
+    """/live/admin: the count of comments waiting for moderation, for signed-in authors."""
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        if not await self._signed_in():
+            raise tornado.web.HTTPError(403)
+        self.topic = ADMIN_TOPIC
+
+    async def _signed_in(self) -> bool:
+        app = self.application
+        sid = self.get_signed_cookie(
+            COOKIE_NAME, max_age_days=app.config.session_ttl_seconds / 86400
+        )
+        if not sid:
+            return False
+        session = await app.sessions.load(sid.decode())
+        user = session.get("user")
+        if not user:
+            return False
+        # A session opened before a password change is signed out, here as on every page.
+        current = await app.run_service(account.session_fingerprint, int(user["id"]))
+        return current is not None and current == session.get(FINGERPRINT_KEY)
+
+    def open(self, *args: str) -> None:
+        super().open(*args)
+        self.application.spawn(self._send_count())
+
+    async def _send_count(self) -> None:
+        count = await self.application.run_service(live_service.pending_comment_count)
+        self.send({"type": "pending", "count": count})
+
+
+# --- what each instance does with an event -------------------------------------------------
+
+
+async def deliver_comments(
+    app: Application, topic: str, data: dict[str, Any], subscribers: list[Subscriber]
+) -> None:
+    """Render the newly visible comments once per language and send them to every page."""
+    article_id = int(topic.split(":", 1)[1])
+    comment_ids = [int(value) for value in data.get("comment_ids", [])]
+    views = await app.run_service(
+        live_service.live_comments, article_id, comment_ids, bool(data.get("newest"))
+    )
+    if not views:
+        return
+    site = await app.site_settings()
+    by_language: dict[str, list[LiveSocket]] = defaultdict(list)
+    for subscriber in subscribers:
+        if isinstance(subscriber, LiveSocket):
+            by_language[subscriber.locale.code].append(subscriber)
+    for sockets in by_language.values():
+        messages = [
+            {
+                "type": "comment",
+                "id": view.id,
+                "floor": view.floor,
+                "html": sockets[0]
+                .render_string(
+                    "modules/comment.html",
+                    comment=view,
+                    comments_open=site.comment_mode != "closed",
+                )
+                .decode(),
+            }
+            for view in views
+        ]
+        for socket in sockets:
+            for message in messages:
+                socket.send(message)
+
+
+async def deliver_pending_count(
+    app: Application, topic: str, data: dict[str, Any], subscribers: list[Subscriber]
+) -> None:
+    count = await app.run_service(live_service.pending_comment_count)
+    for subscriber in subscribers:
+        subscriber.send({"type": "pending", "count": count})
+
+
+def register_topics(app: Application) -> None:
+    """What this instance does with each kind of live event."""
+    app.live.on("article", lambda topic, data, subs: deliver_comments(app, topic, data, subs))
+    app.live.on(
+        ADMIN_TOPIC, lambda topic, data, subs: deliver_pending_count(app, topic, data, subs)
+    )
+
+
+# --- telling every instance ----------------------------------------------------------------
+
+
+async def comments_changed(
+    app: Application, article_ids: list[int], comment_ids: list[int], newest: bool = False
+) -> None:
+    """Comments were posted, approved or answered: open pages show the visible ones, and
+    the moderation count follows."""
+    for article_id in article_ids:
+        await app.live_bus.publish(
+            f"article:{article_id}", {"comment_ids": comment_ids, "newest": newest}
+        )
+    await app.live_bus.publish(ADMIN_TOPIC, {})
+
+
+routes = [
+    (r"/live/article/([0-9]{1,18})", ArticleSocket),
+    (r"/live/admin", AdminSocket),
+]

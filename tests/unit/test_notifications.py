@@ -1,0 +1,57 @@
+"""Who gets email about comments, on SQLite and MariaDB: double opt-in, never the replier,
+unsubscribing stops every subscription of the address, authors' links cannot be forged."""
+
+from model import Article, Comment
+from service import notifications, users
+
+KEY = notifications.notify_key("a cookie secret")
+
+
+def add_comment(db, article, floor, email="", reply_to=None, status="visible"):
+    comment = Comment(
+        article_id=article.id, floor=floor, author_name=f"R{floor}", author_email=email,
+        content=f"Comment {floor}", status=status, reply_to_id=reply_to,
+    )  # fmt: skip
+    db.add(comment)
+    db.commit()
+    return comment
+
+
+def test_replies_reach_confirmed_subscribers_only_until_they_unsubscribe(db):
+    article = Article(title="A", slug="a", content="x", status="published")
+    db.add(article)
+    db.commit()
+    first = add_comment(db, article, 1, "Li@example.org")
+    confirm = notifications.subscribe_replies(db, first.id, "Li@example.org", "zh_CN")
+    assert confirm.kind == "confirm" and confirm.confirm_token.startswith("s-")
+    reply = add_comment(db, article, 2, "bob@example.org", reply_to=first.id)
+    assert notifications.reply_notices(db, [reply.id]) == []  # not confirmed yet
+    assert notifications.confirm_subscription(db, confirm.confirm_token)
+    (notice,) = notifications.reply_notices(db, [reply.id])
+    assert (notice.email, notice.language, notice.floor) == ("Li@example.org", "zh_CN", 2)
+    own = add_comment(db, article, 3, "li@EXAMPLE.org", reply_to=first.id)
+    assert notifications.reply_notices(db, [own.id]) == []  # never about one's own reply
+    assert notifications.latest_reply(db, first.id) == [own.id]
+    assert notifications.unsubscribe(db, notice.unsubscribe_token, KEY)
+    assert notifications.reply_notices(db, [reply.id]) == []
+    assert not notifications.unsubscribe(db, notice.unsubscribe_token, KEY)
+
+
+def test_moderation_notices_go_to_authors_who_asked_and_stop_with_their_link(db):
+    ada = users.create_admin(db, "ada", "correct horse battery staple", "Ada", "ada@example.org")
+    article = Article(title="A", slug="a", content="x", status="published")
+    db.add(article)
+    db.commit()
+    waiting = add_comment(db, article, 1, status="pending")
+    assert notifications.moderation_notices(db, waiting.id, KEY) == []
+    notifications.set_comment_notifications(db, ada.id, True, "en_US")
+    (notice,) = notifications.moderation_notices(db, waiting.id, KEY)
+    assert notice.email == "ada@example.org" and notice.kind == "moderation"
+    assert notifications.pending_among(db, [waiting.id, 999]) == [waiting.id]
+    forged = notice.unsubscribe_token[:-2] + "AA"
+    assert not notifications.unsubscribe(db, forged, KEY)
+    assert not notifications.unsubscribe(
+        db, notice.unsubscribe_token, notifications.notify_key("x")
+    )
+    assert notifications.unsubscribe(db, notice.unsubscribe_token, KEY)
+    assert notifications.moderation_notices(db, waiting.id, KEY) == []

@@ -55,6 +55,7 @@ from extends.i18n import load_translations
 from extends.jobs import Job, Lease, LocalLease, PeriodicJobs
 from extends.lease import RedisLease
 from extends.qr import build_qr_tickets
+from extends.ratelimit import build_rate_limit
 from extends.redis import RedisClient
 from extends.session import build_session_manager
 from extends.throttle import build_throttle
@@ -141,6 +142,10 @@ class Application(tornado.web.Application):
         # Guards: sign-in attempts, comment spam, QR sign-in tickets (all shared over Redis).
         self.throttle = build_throttle(self.redis_clients, clock=clock)
         self.comment_guard = CommentGuard.build(self.redis_clients, clock)
+        # The editor's autosave: a debounced save every few seconds; 30 a minute per author.
+        self.autosave_limit = build_rate_limit(
+            self.redis_clients, 30, 60, "ratelimit:autosave:", clock
+        )
         self.qr = build_qr_tickets(self.redis_clients, config.qr_ticket_seconds, clock=clock)
         # Periodic jobs, run while this instance holds the leader lease.
         self.jobs = PeriodicJobs(self.lease)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 import commands
 import jobs
 from config import ROOT, Settings, build_parser, settings_from_args
-from controller import article, auth, ops, qr, reader, reader_modules, twofactor
+from controller import appearance, article, auth, ops, qr, reader, reader_modules, twofactor
 from controller.admin import (
     account,
     articles,
@@ -75,6 +75,7 @@ def route_table() -> list[Route]:
     these (Tornado puts its static rules first; `controller.static` serves robots.txt)."""
     return [
         # The reader: lists, one article and its comments, search, feeds.
+        *appearance.routes,
         *reader.routes,
         *article.routes,
         # Signing in: a password, or a QR code confirmed by a signed-in phone.

@@ -33,7 +33,7 @@ _HOST = re.compile(r"^[a-z0-9.-]+(?::[0-9]{1,5})?$")
 _CSS_ABUSE = [
     (re.compile(r"</\s*style", re.IGNORECASE), "/* removed */"),
     (re.compile(r"<!--|-->"), ""),
-    (re.compile(r"@import[^;]*;?", re.IGNORECASE), "/* @import removed */"),
+    (re.compile(r"@import[^;]*;?", re.IGNORECASE), "/* removed */"),
     (re.compile(r"(?:java|vb)script\s*:", re.IGNORECASE), "invalid:"),
     (re.compile(r"expression\s*\(", re.IGNORECASE), "invalid("),
     (re.compile(r"-moz-binding|behavior\s*:", re.IGNORECASE), "invalid-property:"),

@@ -94,7 +94,8 @@ def pending_autosave(
     same = (
         autosave.title == article.title
         and autosave.content == article.content
-        and autosave.summary == article.summary
+        # An empty summary is filled from the first paragraph on save: not a difference.
+        and autosave.summary in ("", article.summary)
     )
     return None if same else autosave
 

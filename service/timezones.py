@@ -87,11 +87,14 @@ def month_range(year: int, month: int, zone_name: str) -> tuple[dt.datetime, dt.
     """The naive-UTC half-open range [start, end) of a calendar month in the zone."""
     start = dt.datetime(year, month, 1)
     end = dt.datetime(year + (month == 12), month % 12 + 1, 1)
-    return _midnight_utc(start, zone_name), _midnight_utc(end, zone_name)
+    return day_start_utc(start, zone_name), day_start_utc(end, zone_name)
 
 
-def _midnight_utc(local: dt.datetime, zone_name: str) -> dt.datetime:
-    # A few zones once skipped midnight itself: the month then starts when the day does.
+def day_start_utc(local: dt.datetime, zone_name: str) -> dt.datetime:
+    """When the local day ``local`` (a midnight) starts, as naive UTC.
+
+    Some zones move their clocks at midnight (Havana): that day starts at 01:00.
+    """
     try:
         return to_utc(local, zone_name)
     except NonexistentLocalTime:

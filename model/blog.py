@@ -162,7 +162,9 @@ class ArticleAutosave(Base):
     """
 
     __tablename__ = "article_autosaves"
-    __table_args__ = (Index("ix_article_autosaves_author_id_article_id", "author_id", "article_id"),)
+    __table_args__ = (
+        Index("ix_article_autosaves_author_id_article_id", "author_id", "article_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[Optional[int]] = mapped_column(

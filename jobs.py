@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from extends.clock import utc_datetime
 from service import editor, media, search, stats
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ MAX_BATCHES_PER_FLUSH = 10
 
 async def publish_scheduled_articles(app: Application) -> list[int]:
     """Publish the scheduled articles whose time has come, and drop the pages that list them."""
-    published = await app.run_service(editor.publish_scheduled_articles)
+    published = await app.run_service(editor.publish_scheduled_articles, utc_datetime(app.clock))
     if published:
         log.info("published scheduled article(s) %s", published)
         await app.invalidate(

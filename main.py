@@ -28,6 +28,7 @@ import commands
 import jobs
 from config import ROOT, Settings, build_parser, settings_from_args
 from controller import (
+    appearance,
     article,
     auth,
     live,
@@ -95,6 +96,7 @@ def route_table() -> list[Route]:
     these (Tornado puts its static rules first; `controller.static` serves robots.txt)."""
     return [
         # The reader: lists, one article and its comments, search, feeds.
+        *appearance.routes,
         *reader.routes,
         *article.routes,
         *live.routes,
@@ -189,6 +191,10 @@ class Application(tornado.web.Application):
         # Notices about comments, per recipient (controller/notifications).
         self.notify_limit = build_rate_limit(
             self.redis_clients, 5, 3600, "ratelimit:notify:", clock
+        )
+        # The editor's autosave: a debounced save every few seconds; 30 a minute per author.
+        self.autosave_limit = build_rate_limit(
+            self.redis_clients, 30, 60, "ratelimit:autosave:", clock
         )
         self.qr = build_qr_tickets(self.redis_clients, config.qr_ticket_seconds, clock=clock)
         # Outgoing mail: a durable queue (Redis, else the database) any instance delivers.

@@ -22,7 +22,7 @@ from extends.errors import Unavailable
 from extends.session import COOKIE_NAME, Session, SessionStoreUnavailable
 from model.site import SiteSetting
 from model.user import User
-from service import account, navigation
+from service import account, appearance, navigation, timezones
 from service import site as site_service
 from service.errors import ServiceError, TooManyAttempts
 from service.forms import MAX_ID
@@ -385,8 +385,18 @@ class BaseHandler(tornado.web.RequestHandler):
             page_title=None,
             page_description=None,
             canonical_url=None,
+            local_time=self.local_time,
+            utc_iso=timezones.utc_iso,
+            reader_page=False,
+            site_css_version=appearance.stylesheet_version(
+                self.site.accent_color, self.site.custom_css
+            ),
         )
         return namespace
+
+    def local_time(self, value: datetime.datetime, precision: str = "minute") -> str:
+        """A stored UTC time as people read it: in the site's zone, a time with its label."""
+        return timezones.format_local(value, self.site.time_zone, precision)
 
     def log_exception(
         self,

@@ -46,6 +46,21 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "form-action 'self'",
     ]
 )
+
+
+def content_security_policy(script_sources: tuple[str, ...] = ()) -> str:
+    """The policy, with more ``script-src`` (and ``connect-src``) sources for reader pages
+    that carry the administrator's header/footer code (service.appearance)."""
+    if not script_sources:
+        return CONTENT_SECURITY_POLICY
+    hosts = tuple(source for source in script_sources if not source.startswith("'"))
+    extra = " ".join(script_sources)
+    policy = CONTENT_SECURITY_POLICY.replace("script-src 'self'", f"script-src 'self' {extra}", 1)
+    if hosts:
+        policy = policy.replace("connect-src 'self'", "connect-src 'self' " + " ".join(hosts), 1)
+    return policy
+
+
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"
     for feature in (

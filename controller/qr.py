@@ -14,7 +14,7 @@ from controller.twofactor import (
     passed_two_factor,
 )
 from extends.qr import QrTickets
-from service import users
+from service import user_agents, users
 
 QR_COOKIE = "qr"
 WAITING_STATUSES = ("pending", "scanned")
@@ -134,7 +134,9 @@ class QrScanHandler(QrBaseHandler):
                 self.set_status(410)
                 self.render("auth/qr_result.html", outcome="expired")
                 return
-        self.render("auth/qr_confirm.html", token=token, desktop=ticket["desktop"])
+        desktop = ticket["desktop"]
+        device = user_agents.describe(str(desktop.get("agent", "")))
+        self.render("auth/qr_confirm.html", token=token, desktop=desktop, device=device)
 
     @authenticated
     async def post(self, token: str) -> None:

@@ -16,9 +16,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from controller.base import BaseHandler
+from controller.origin import content_security_policy
 from extends.session import COOKIE_NAME
 from model.base import utcnow
-from service import stats, widgets
+from service import appearance, stats, widgets
 
 VISITOR_COOKIE = "vid"
 PAGE_TTL_SECONDS = 300
@@ -56,6 +57,10 @@ class ReaderHandler(BaseHandler):
         await super().prepare()
         if self._finished:
             return
+        # The administrator's header/footer code runs on reader pages: its scripts are allowed.
+        allowances = appearance.script_allowances(self.site.header_code, self.site.footer_code)
+        if allowances.sources:
+            self.set_header("Content-Security-Policy", content_security_policy(allowances.sources))
         self._cache_generation = self.application.cache.generation
         if self.page_cacheable():
             cached = self.application.cache.get(self.page_key())
@@ -232,4 +237,7 @@ class ReaderHandler(BaseHandler):
     def get_template_namespace(self) -> dict[str, Any]:
         namespace = super().get_template_namespace()
         namespace.update(base_url=self.base_url(), navigation=self.navigation)
+        # Reader pages (not their error pages, whose CSP is the plain one) carry the site's
+        # stylesheet and the administrator's header/footer code.
+        namespace["reader_page"] = self.get_status() < 400
         return namespace

@@ -6,6 +6,7 @@ entries) reads time through a ``Clock``, so a test moves time forward instead of
 
 from __future__ import annotations
 
+import datetime
 import time
 from typing import Protocol
 
@@ -31,3 +32,8 @@ class SystemClock:
 
 
 SYSTEM_CLOCK: Clock = SystemClock()
+
+
+def utc_datetime(clock: Clock) -> datetime.datetime:
+    """The clock's time as a naive UTC datetime: how the database stores every time."""
+    return datetime.datetime.fromtimestamp(clock.time(), datetime.UTC).replace(tzinfo=None)

@@ -4,6 +4,7 @@ from model.audit import AuditEvent
 from model.base import Base
 from model.blog import (
     Article,
+    ArticleAutosave,
     ArticleRevision,
     Category,
     Comment,
@@ -20,6 +21,7 @@ from model.user import RecoveryCode, User
 
 __all__ = [
     "Article",
+    "ArticleAutosave",
     "ArticleRevision",
     "AuditEvent",
     "Base",

@@ -137,6 +137,8 @@ class Article(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     view_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Counts the editor's saves: a save from a form opened at an older version is refused.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     comment_count: Mapped[int] = mapped_column(Integer, default=0)
     category_id: Mapped[Optional[int]] = mapped_column(
         ForeignKey("categories.id", ondelete="SET NULL")
@@ -192,3 +194,25 @@ class Comment(Base):
     is_author: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     ip_hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ArticleAutosave(Base):
+    """The editor's latest unsaved text of one author, for one article (or a new one: NULL).
+
+    Not a revision: the article itself changes only when the author saves.
+    """
+
+    __tablename__ = "article_autosaves"
+    __table_args__ = (
+        Index("ix_article_autosaves_author_id_article_id", "author_id", "article_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    content: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    saved_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

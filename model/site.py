@@ -30,6 +30,14 @@ class SiteSetting(Base):
     language: Mapped[str] = mapped_column(String(16), default="auto")
     # Every user must set up two-step verification before using the admin pages.
     require_two_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Look, feel and time (issue 11, "writing"): see service.timezones and service.appearance.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    accent_color: Mapped[str] = mapped_column(String(7), default="", server_default="")
+    logo_url: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    custom_css: Mapped[str] = mapped_column(Text, default="")
+    # Trusted code from an administrator, put raw into reader pages (analytics snippets).
+    header_code: Mapped[str] = mapped_column(Text, default="")
+    footer_code: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -4,17 +4,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from sqlalchemy import ColumnElement, and_, extract, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
 from model import Article, Category, Source, Tag, article_tags
 from model.base import utcnow
 from model.pager import Pager
-from service import slugs
+from service import slugs, timezones
 from service.errors import NotFound, message
 from service.images import ImageInfo
 from service.media import image_info, media_lookup
@@ -24,6 +25,7 @@ from service.rendering import (
     reading_minutes,
     render_markdown,
 )
+from service.site import get_settings
 
 NO_SUCH_PAGE = message("There is no such page.")
 
@@ -270,8 +272,8 @@ def month_listing(session: Session, year: int, month: int, page: int, per_page: 
     """Articles published in one month; a month with none is NotFound."""
     if not (1 <= month <= 12 and 1970 <= year <= 9999):
         raise NotFound(NO_SUCH_PAGE)
-    start = dt.datetime(year, month, 1)
-    end = dt.datetime(year + (month == 12), month % 12 + 1, 1)
+    # The month as the site's readers live it, as a UTC range for the query.
+    start, end = timezones.month_range(year, month, get_settings(session).time_zone)
     conditions = (*listable(), Article.publish_at >= start, Article.publish_at < end)
     items, pager = _page(session, conditions, page, per_page)
     if pager.total == 0:
@@ -280,16 +282,19 @@ def month_listing(session: Session, year: int, month: int, page: int, per_page: 
 
 
 def archive_months(session: Session) -> list[MonthCount]:
-    """Every month with listable articles, newest first, with how many."""
-    year = extract("year", Article.publish_at)
-    month = extract("month", Article.publish_at)
-    rows = session.execute(
-        select(year, month, func.count())
-        .where(*listable())
-        .group_by(year, month)
-        .order_by(year.desc(), month.desc())
-    ).all()
-    return [MonthCount(int(y), int(m), int(n)) for y, m, n in rows]
+    """Every month with listable articles, newest first, with how many.
+
+    Months are the site's time zone's: an article published at 23:30 UTC on 31 January is
+    a February article in Berlin. Offsets are not whole hours everywhere (Kolkata, Kathmandu),
+    so the grouping is done here over the publication times, one small column.
+    """
+    zone_name = get_settings(session).time_zone
+    counts: Counter[tuple[int, int]] = Counter(
+        timezones.local_month(published, zone_name)
+        for published in session.scalars(select(Article.publish_at).where(*listable()))
+        if published is not None
+    )
+    return [MonthCount(y, m, n) for (y, m), n in sorted(counts.items(), reverse=True)]
 
 
 def page_by_slug(session: Session, slug: str) -> ArticlePage | MovedTo:

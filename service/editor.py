@@ -8,18 +8,29 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from model import Article, ArticleRevision, Category, Comment, Media, Source, Tag, article_tags
+from model import (
+    Article,
+    ArticleAutosave,
+    ArticleRevision,
+    Category,
+    Comment,
+    Media,
+    Source,
+    Tag,
+    article_tags,
+)
 from model.base import utcnow
 from model.blog import ARTICLE_STATUSES
 from model.pager import Pager
-from service import menus, slugs
+from service import menus, slugs, timezones
 from service.errors import Conflict, Invalid, NotFound, message
 from service.forms import parse_id
 from service.media import MediaItem, media_lookup, recent_images
 from service.rendering import RENDERER_VERSION, first_paragraph_text, render_markdown
+from service.site import get_settings
 
 MAX_TITLE = 200
 MAX_TAG = 64
@@ -46,9 +57,11 @@ class ArticleForm:
     # The id of a library image, or empty for none.
     featured_image: str = ""
     comments_enabled: str = ""  # "1": a page takes comments (an article always may)
+    # The article's version the form was opened at ("" from a client that does not say).
+    version: str = ""
 
     @classmethod
-    def from_article(cls, article: Article) -> ArticleForm:
+    def from_article(cls, article: Article, zone_name: str = timezones.DEFAULT_ZONE) -> ArticleForm:
         return cls(
             title=article.title,
             slug=article.slug,
@@ -59,8 +72,9 @@ class ArticleForm:
             source_id=str(article.source_id or ""),
             tags=", ".join(tag.name for tag in article.tags),
             status=article.status,
-            publish_at=format_publish_at(article.publish_at),
+            publish_at=format_publish_at(article.publish_at, zone_name),
             featured_image=str(article.featured_image_id or ""),
+            version=str(article.version),
         )
 
 
@@ -82,6 +96,16 @@ class EditorChoices:
     images: list[MediaItem] = field(default_factory=list)
 
 
+class EditConflict(Conflict):
+    """The article was saved by someone (or another tab) since this form was opened."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This article was changed since you opened it. Nothing was saved: "
+            "compare the two versions and save again."
+        )
+
+
 @dataclass(frozen=True)
 class DiffLine:
     kind: str  # "add", "remove", "same" or "gap"
@@ -95,17 +119,21 @@ class RevisionView:
     lines: list[DiffLine] = field(default_factory=list)
 
 
-def format_publish_at(value: dt.datetime | None) -> str:
-    """The value an ISO ``datetime-local`` field shows (UTC, minutes)."""
-    return value.strftime("%Y-%m-%dT%H:%M") if value else ""
+def format_publish_at(value: dt.datetime | None, zone_name: str = timezones.DEFAULT_ZONE) -> str:
+    """The value an ISO ``datetime-local`` field shows: the stored UTC time in the site's
+    zone, to the minute."""
+    if value is None:
+        return ""
+    return timezones.to_local(value, zone_name).strftime("%Y-%m-%dT%H:%M")
 
 
 # What a refused publication time is told to look like: the form's own format.
 PUBLISH_AT_EXAMPLE = format_publish_at(dt.datetime(2030, 1, 31, 9, 30))
 
 
-def parse_publish_at(raw: str) -> dt.datetime:
-    """ISO 8601 to naive UTC; a value without a zone is taken as UTC."""
+def parse_publish_at(raw: str, zone_name: str = timezones.DEFAULT_ZONE) -> dt.datetime:
+    """ISO 8601 to naive UTC; a value without an offset is local time in the site's zone
+    (one the clocks skip is refused, one they pass twice is its first occurrence)."""
     text = raw.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
@@ -117,6 +145,8 @@ def parse_publish_at(raw: str) -> dt.datetime:
         ) from None
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    else:
+        value = timezones.to_utc(value, zone_name)
     return value.replace(microsecond=0)
 
 
@@ -253,6 +283,7 @@ def save_article(
     # Looked up before a new article joins the session (a query would flush it half-made).
     images = media_lookup(session, content)
     slug = choose_slug(session, form.slug, title, kind, article_id)
+    zone_name = get_settings(session).time_zone
 
     if article_id is None:
         article = Article(
@@ -268,6 +299,21 @@ def save_article(
         was_published = False
     else:
         article = load_article(session, article_id, kind)
+        if is_stale(article, form):
+            raise EditConflict()
+        # The version moves in one conditional UPDATE: of two saves racing from the same
+        # version, the second finds it changed (MariaDB holds the row until commit).
+        bumped = session.execute(
+            update(Article)
+            .where(Article.id == article.id, Article.version == article.version)
+            .values(version=Article.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        assert isinstance(bumped, CursorResult)  # an UPDATE's result: it has a rowcount
+        if bumped.rowcount != 1:
+            session.rollback()
+            raise EditConflict()
+        article.version += 1
         was_published = article.status == "published"
 
     status = form.status
@@ -275,13 +321,13 @@ def save_article(
     if status == "scheduled":
         if not form.publish_at.strip():
             raise Invalid("A scheduled article needs a publication time.")
-        publish_at = parse_publish_at(form.publish_at)
+        publish_at = parse_publish_at(form.publish_at, zone_name)
         if publish_at <= now:
             # A time that has already come publishes now, dated as the author asked.
             status = "published"
     elif status == "published":
         if form.publish_at.strip():
-            asked = parse_publish_at(form.publish_at)
+            asked = parse_publish_at(form.publish_at, zone_name)
             # The form shows minutes: an unchanged field keeps the exact stored time.
             if publish_at is None or format_publish_at(publish_at) != format_publish_at(asked):
                 publish_at = asked
@@ -290,7 +336,9 @@ def save_article(
         if publish_at > now:
             status = "scheduled"
     else:
-        publish_at = parse_publish_at(form.publish_at) if form.publish_at.strip() else None
+        publish_at = (
+            parse_publish_at(form.publish_at, zone_name) if form.publish_at.strip() else None
+        )
 
     summary = form.summary.strip() or first_paragraph_text(content)
     if was_published and (
@@ -326,6 +374,18 @@ def save_article(
     article.tags = tags_by_names(session, tag_names)
     session.flush()
     slugs.remember_old_slug(session, kind, article.id, old_slug, slug)
+    if article_id is None:
+        article.version = 1
+    if author_id is not None:
+        # Saved for real: this author's autosave of it (or of the new article) is spent.
+        session.execute(
+            delete(ArticleAutosave).where(
+                ArticleAutosave.author_id == author_id,
+                ArticleAutosave.article_id.is_(None)
+                if article_id is None
+                else ArticleAutosave.article_id == article_id,
+            )
+        )
     session.commit()
     return load_article(session, article.id)
 
@@ -431,12 +491,52 @@ def diff_lines(old: str, new: str, context: int = 3) -> list[DiffLine]:
     return lines
 
 
+def is_stale(article: Article, form: ArticleForm) -> bool:
+    """The form was opened at an older version than the stored one.
+
+    A form that does not say its version (an older page, a script) is not checked.
+    """
+    raw = form.version.strip()
+    if not raw:
+        return False
+    try:
+        opened_at = int(raw)
+    except ValueError:
+        raise Invalid("Bad parameter: {name}", name="version") from None
+    return opened_at != article.version
+
+
+@dataclass
+class ConflictView:
+    """What the conflict page shows: the stored article, the difference, the refused text."""
+
+    article: Article
+    form: ArticleForm
+    lines: list[DiffLine]
+
+
+def _comparable_text(title: str, summary: str, content: str) -> str:
+    return f"# {title}\n\n{summary}\n\n{content}"
+
+
+def edit_conflict(session: Session, article_id: int, form: ArticleForm) -> ConflictView | None:
+    """When ``form`` was opened at an older version: the stored text against the submitted one."""
+    article = load_article(session, article_id)
+    if not is_stale(article, form):
+        return None
+    stored = _comparable_text(article.title, article.summary, article.content)
+    submitted = _comparable_text(
+        " ".join(form.title.split()), form.summary.strip(), form.content.replace("\r\n", "\n")
+    )
+    return ConflictView(article, form, diff_lines(stored, submitted))
+
+
 def revision_diff(session: Session, article_id: int, revision_id: int) -> RevisionView:
     """What changed from a revision to the current article."""
     article = load_article(session, article_id)
     revision = _get_revision(session, article_id, revision_id)
-    old = f"# {revision.title}\n\n{revision.summary}\n\n{revision.content}"
-    new = f"# {article.title}\n\n{article.summary}\n\n{article.content}"
+    old = _comparable_text(revision.title, revision.summary, revision.content)
+    new = _comparable_text(article.title, article.summary, article.content)
     return RevisionView(revision, article, diff_lines(old, new))
 
 
@@ -444,7 +544,7 @@ def restore_revision(session: Session, article_id: int, revision_id: int) -> Art
     """Bring a revision's text back; the text it replaces becomes a revision itself."""
     article = load_article(session, article_id)
     revision = _get_revision(session, article_id, revision_id)
-    form = ArticleForm.from_article(article)
+    form = ArticleForm.from_article(article, get_settings(session).time_zone)
     form.title = revision.title
     form.content = revision.content
     form.summary = revision.summary

@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from html.parser import HTMLParser
 
 from sqlalchemy import ColumnElement, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -44,7 +45,6 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 # A CJK run, or a run of other letters and digits (\w without "_" and without CJK).
 _TOKEN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
 _IS_CJK = re.compile(rf"[{_CJK}]")
-_TAG = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"\s+")
 # Sorts after every character a term can continue with: the end of a prefix range.
 _AFTER_EVERYTHING = "\U0010ffff"
@@ -113,12 +113,45 @@ def parse_query(query: str) -> list[QueryWord]:
     return words[:MAX_QUERY_WORDS]
 
 
+class _ReadableText(HTMLParser):
+    """The text of rendered HTML as a reader reads it: no tags, no heading anchors ("#")."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0  # depth inside a heading's "#" permalink
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        classes = (dict(attrs).get("class") or "").split()
+        if self._skipping or (tag == "a" and "header-anchor" in classes):
+            self._skipping += 1
+        self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._skipping:
+            self._skipping -= 1
+        self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def readable_text(fragment: str) -> str:
+    """Rendered HTML as plain words (what search snippets are cut from)."""
+    parser = _ReadableText()
+    parser.feed(fragment)
+    parser.close()
+    return _SPACES.sub(" ", "".join(parser.parts)).strip()
+
+
 def plain_text(article: Article) -> str:
-    """The words a reader sees in an article's body, without markup."""
+    """The words a reader sees in an article's body: the rendered text, so no Markdown
+    syntax (``#``, ``**``) and no heading anchors."""
     body = article.content_html
     if article.renderer_version != RENDERER_VERSION or not body:
         body = render_markdown(article.content).html
-    return _SPACES.sub(" ", html.unescape(_TAG.sub(" ", body))).strip()
+    return readable_text(body)
 
 
 def _weights(article: Article) -> Counter[str]:

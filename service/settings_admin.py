@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from model import SiteSetting
 from model.site import COMMENT_MODES, NAVBAR_STYLES
+from service import appearance, timezones
 from service.errors import Invalid
 from service.site import ensure_settings
 
@@ -29,6 +30,14 @@ class SettingsForm:
     language: str = "auto"
     # A checkbox: "1" when ticked, "" when not.
     require_two_factor: str = ""
+    # Time and look (service.timezones, service.appearance).
+    time_zone: str = timezones.DEFAULT_ZONE
+    accent_color: str = ""
+    logo_url: str = ""
+    custom_css: str = ""
+    # Trusted code: only an administrator's form changes it (save_settings).
+    header_code: str = ""
+    footer_code: str = ""
 
     @classmethod
     def from_settings(cls, settings: SiteSetting) -> SettingsForm:
@@ -41,11 +50,21 @@ class SettingsForm:
             comment_mode=settings.comment_mode,
             language=settings.language,
             require_two_factor="1" if settings.require_two_factor else "",
+            time_zone=settings.time_zone,
+            accent_color=settings.accent_color,
+            logo_url=settings.logo_url,
+            custom_css=settings.custom_css,
+            header_code=settings.header_code,
+            footer_code=settings.footer_code,
         )
 
 
-def save_settings(session: Session, form: SettingsForm) -> SiteSetting:
-    """Validate and store the site settings (the one row, created when missing)."""
+def save_settings(session: Session, form: SettingsForm, may_edit_code: bool = True) -> SiteSetting:
+    """Validate and store the site settings (the one row, created when missing).
+
+    The header/footer code runs on every reader page: unless ``may_edit_code`` (an
+    administrator), what the form says about it is ignored and the stored code kept.
+    """
     title = " ".join(form.title.split())
     if not title:
         raise Invalid("Please give the site a title.")
@@ -70,7 +89,20 @@ def save_settings(session: Session, form: SettingsForm) -> SiteSetting:
             minimum=MIN_PER_PAGE,
             maximum=MAX_PER_PAGE,
         )
+    time_zone = timezones.validate_zone(form.time_zone)
+    accent_color = appearance.validate_accent(form.accent_color)
+    logo_url = appearance.validate_logo_url(form.logo_url)
+    custom_css = appearance.clean_css(form.custom_css)
+    header_code = appearance.validate_code(form.header_code)
+    footer_code = appearance.validate_code(form.footer_code)
     settings = ensure_settings(session)
+    settings.time_zone = time_zone
+    settings.accent_color = accent_color
+    settings.logo_url = logo_url
+    settings.custom_css = custom_css
+    if may_edit_code:
+        settings.header_code = header_code
+        settings.footer_code = footer_code
     settings.title = title
     settings.signature = signature
     settings.navbar_style = form.navbar_style

@@ -27,6 +27,12 @@ def default_settings() -> SiteSetting:
         comment_mode="open",
         language="auto",
         require_two_factor=False,
+        time_zone="UTC",
+        accent_color="",
+        logo_url="",
+        custom_css="",
+        header_code="",
+        footer_code="",
     )
 
 

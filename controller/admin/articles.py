@@ -7,10 +7,15 @@ import datetime as dt
 from typing import Any
 
 from controller.admin.base import AdminHandler, FormError, pager_base
-from service import editor
+from controller.base import PageError
+from extends.clock import utc_datetime
+from service import autosave, editor, timezones
 from service.editor import ArticleFilter, ArticleForm
 
 FORM_FIELDS = [field.name for field in dataclasses.fields(ArticleForm)]
+AUTOSAVE_NEW = "/admin/articles/new/autosave"
+# Title, content and summary form-encoded: the content limit (service.autosave) and room.
+MAX_AUTOSAVE_BYTES = 4 * 1024 * 1024
 
 
 def article_scopes(article_id: int, kind: str = "article") -> tuple[str, ...]:
@@ -59,22 +64,37 @@ class EditorHandler(AdminHandler):
     kind = "article"
 
     async def get(self, article_id: str | None = None) -> None:
-        article = await self.run(editor.load_article, int(article_id)) if article_id else None
+        current_id = int(article_id) if article_id else None
+        article = await self.run(editor.load_article, current_id) if current_id else None
         if article is not None and article.kind != self.kind:
             self.redirect(editor_path(article))
             return
-        form = ArticleForm.from_article(article) if article else ArticleForm()
+        zone_name = self.site.time_zone
+        form = ArticleForm.from_article(article, zone_name) if article else ArticleForm()
         if article is None and self.kind == "page":
             form.status = "published"
-        await self.show(article, form)
+        pending = await self.run(autosave.pending_autosave, current_id, self.user.id)
+        restored = None
+        if pending is not None and self.get_argument("autosave", "") == "restore":
+            # Restore: the form shows the autosaved text; nothing is stored until Save.
+            form.title, form.content, form.summary = pending.title, pending.content, pending.summary
+            restored, pending = pending, None
+        await self.show(article, form, pending=pending, restored=restored)
 
     async def post(self, article_id: str | None = None) -> None:
         form = ArticleForm(**{name: self.get_argument(name, "") for name in FORM_FIELDS})
         form.status = form.status or "draft"
         current_id = int(article_id) if article_id else None
+        if current_id is not None:
+            conflict = await self.run(editor.edit_conflict, current_id, form)
+            if conflict is not None:
+                self.set_status(409)
+                self.render("admin/edit_conflict.html", admin_section="articles", view=conflict)
+                return
+        now = utc_datetime(self.application.clock)
         try:
             article = await self.run_form(
-                editor.save_article, current_id, form, self.user.id, kind=self.kind
+                editor.save_article, current_id, form, self.user.id, kind=self.kind, now=now
             )
         except FormError as error:
             existing = await self.run(editor.load_article, current_id) if current_id else None
@@ -93,7 +113,14 @@ class EditorHandler(AdminHandler):
             *article_scopes(article.id, article.kind),
         )
 
-    async def show(self, article: Any, form: ArticleForm, error: FormError | None = None) -> None:
+    async def show(
+        self,
+        article: Any,
+        form: ArticleForm,
+        error: FormError | None = None,
+        pending: Any = None,
+        restored: Any = None,
+    ) -> None:
         choices = await self.run(editor.editor_choices, form.featured_image)
         if error is not None:
             self.set_status(error.status_code)
@@ -108,6 +135,10 @@ class EditorHandler(AdminHandler):
             sources=choices.sources,
             images=choices.images,
             error=error.message if error else None,
+            pending_autosave=pending,
+            restored_autosave=restored,
+            zone_name=self.site.time_zone,
+            autosave_url=f"/admin/articles/{article.id}/autosave" if article else AUTOSAVE_NEW,
             # When the server last saved it (ms since the epoch): an older browser draft is stale.
             updated_ms=int(article.updated_at.replace(tzinfo=dt.UTC).timestamp() * 1000)
             if article
@@ -179,6 +210,49 @@ class DeleteArticleHandler(AdminHandler):
         )
 
 
+class AutosaveHandler(AdminHandler):
+    """POST title, content and summary while the author types (editor-autosave.js)."""
+
+    async def post(self, article_id: str | None = None) -> None:
+        self.set_header("Cache-Control", "no-store")
+        if len(self.request.body) > MAX_AUTOSAVE_BYTES:
+            raise PageError(413, self._("The text is too long to keep."))
+        retry_after = await self.application.autosave_limit.hit(str(self.user.id))
+        if retry_after:
+            raise PageError(
+                429, self._("Saving too often: the next autosave waits."), retry_after=retry_after
+            )
+        text = autosave.AutosaveText(
+            title=self.get_argument("title", ""),
+            content=self.get_argument("content", ""),
+            summary=self.get_argument("summary", ""),
+        )
+        current_id = int(article_id) if article_id else None
+        saved_at = await self.run(
+            autosave.save_autosave,
+            current_id,
+            self.user.id,
+            text,
+            now=utc_datetime(self.application.clock),
+        )
+        self.finish(
+            {
+                "saved_at": timezones.utc_iso(saved_at),
+                "message": self._("Autosaved at %(time)s") % {"time": self.local_time(saved_at)},
+            }
+        )
+
+
+class AutosaveDiscardHandler(AdminHandler):
+    """The editor's notice: Discard forgets the autosave and reopens the stored text."""
+
+    async def post(self, article_id: str | None = None) -> None:
+        current_id = int(article_id) if article_id else None
+        await self.run(autosave.discard_autosave, current_id, self.user.id)
+        target = f"/admin/articles/{current_id}/edit" if current_id else "/admin/articles/new"
+        await self.done(self._("The autosaved text is discarded."), target)
+
+
 ID = r"([0-9]{1,18})"
 
 routes = [
@@ -190,4 +264,8 @@ routes = [
     (rf"/admin/articles/{ID}/revisions/{ID}/restore", RevisionRestoreHandler),
     (rf"/admin/articles/{ID}/delete", DeleteArticleHandler),
     (r"/admin/preview", PreviewHandler),
+    (r"/admin/articles/new/autosave", AutosaveHandler),
+    (rf"/admin/articles/{ID}/autosave", AutosaveHandler),
+    (r"/admin/articles/new/autosave/discard", AutosaveDiscardHandler),
+    (rf"/admin/articles/{ID}/autosave/discard", AutosaveDiscardHandler),
 ]

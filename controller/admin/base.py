@@ -59,6 +59,15 @@ class AdminHandler(BaseHandler):
                 raise FormError(self.service_message(exc), exc.status_code) from exc
             raise PageError(exc.status_code, self.service_message(exc)) from exc
 
+    def is_administrator(self) -> bool:
+        """May change what runs on every page (the header/footer code).
+
+        Until users have roles every account is an administrator (``createadmin``); a
+        signed-in user whose role says otherwise is not.
+        """
+        role = getattr(self.current_user, "role", "administrator")
+        return self.current_user is not None and role == "administrator"
+
     # --- small helpers -----------------------------------------------------------------
 
     def render_form_error(self, template: str, error: FormError, **kwargs: Any) -> None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.support.live import BlogClient
 from tests.web.admin.conftest import article_form, save_article
 
 
@@ -49,3 +54,67 @@ def test_settings_time_zone_css_and_trusted_code(live, signed_in):
     assert "--accent: #112233" in sheet.text and "@import" not in sheet.text
     save_article(signed_in, title="Dated", status="published", publish_at="2020-01-01T07:30")
     assert "2020-01-01 07:30 CST" in signed_in.get("/admin/articles").text
+
+
+def _anonymous(live: Any) -> BlogClient:
+    return BlogClient(live.url)
+
+
+def test_search_snippets_show_the_words_not_their_markdown(live, signed_in):
+    save_article(
+        signed_in,
+        title="Marked up",
+        status="published",
+        content="# A heading\n\nSome **bold** words about a quokka, and `code`.\n\n## More",
+    )
+    page = _anonymous(live).get("/search?q=quokka")
+    assert page.status_code == 200
+    card = page.text[page.text.index("Marked up") :]
+    snippet = card[: card.index("</article>")]
+    assert "quokka" in snippet and "bold" in snippet
+    assert "**" not in snippet and "# A heading" not in snippet and "`" not in snippet
+
+
+def test_the_qr_confirm_page_names_the_browser_and_system_in_words(live, admin):
+    desktop, phone = _anonymous(live), _anonymous(live)
+    desktop.headers["User-Agent"] = (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
+    )
+    opened = desktop.get("/auth/qr")
+    token = re.search(r'data-token="([A-Za-z0-9_-]+)"', opened.text).group(1)
+    signed = phone.post_form(
+        "/auth/login", {"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD, "next": "/admin"}
+    )
+    assert signed.status_code == 302
+    confirm = phone.get(f"/auth/qr/scan/{token}")
+    assert confirm.status_code == 200
+    assert "Chrome 120 on Windows 10" in confirm.text
+    phone.headers["Accept-Language"] = "zh-CN"
+    assert "Windows 10 上的 Chrome 120" in phone.get(f"/auth/qr/scan/{token}").text
+
+
+def test_reader_dates_and_archive_months_are_the_site_zone(live, signed_in):
+    form = {
+        "title": "Inkwell",
+        "posts_per_page": "10",
+        "comment_mode": "open",
+        "language": "auto",
+        "navbar_style": "light",
+        "time_zone": "Asia/Shanghai",
+    }
+    assert signed_in.post_form("/admin/settings", form).status_code == 302
+    # 20:30 on 31 January in UTC is already 1 February in Shanghai (UTC+8): the editor takes
+    # the site's time, so 04:30 on 1 February there.
+    article_id = save_article(
+        signed_in, title="Late night", status="published", publish_at="2020-02-01T04:30"
+    )
+    reader = _anonymous(live)
+    page = reader.get(f"/article/{article_id}", allow_redirects=True)
+    assert page.status_code == 200
+    assert 'datetime="2020-01-31T20:30:00Z"' in page.text
+    assert "2020-02-01" in page.text
+    assert "/archive/2020/02" in reader.get("/archive").text
+    month = reader.get("/archive/2020/02")
+    assert month.status_code == 200 and "Late night" in month.text
+    assert "Late night" not in reader.get("/archive/2020/01").text

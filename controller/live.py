@@ -9,9 +9,11 @@ on the page. Pages work without it: the script only adds what a reload would sho
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 from collections import defaultdict
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import tornado.locale
@@ -22,7 +24,7 @@ from controller.base import FINGERPRINT_KEY, LANGUAGE_COOKIE
 from controller.origin import origin_allowed
 from extends.live import Subscriber
 from extends.session import COOKIE_NAME
-from service import account
+from service import account, timezones
 from service import live as live_service
 
 if TYPE_CHECKING:
@@ -127,6 +129,10 @@ class AdminSocket(LiveSocket):
 # --- what each instance does with an event -------------------------------------------------
 
 
+def local_time(value: datetime.datetime, precision: str = "minute", *, zone_name: str) -> str:
+    return timezones.format_local(value, zone_name, precision)
+
+
 async def deliver_comments(
     app: Application, topic: str, data: dict[str, Any], subscribers: list[Subscriber]
 ) -> None:
@@ -154,6 +160,9 @@ async def deliver_comments(
                     "modules/comment.html",
                     comment=view,
                     comments_open=site.comment_mode != "closed",
+                    # As on the page: times in the site's zone (BaseHandler.local_time).
+                    local_time=partial(local_time, zone_name=site.time_zone),
+                    utc_iso=timezones.utc_iso,
                 )
                 .decode(),
             }

@@ -57,8 +57,9 @@ from controller.admin import (
 from controller.admin import pages as admin_pages
 from controller.admin import twofactor as admin_twofactor
 from controller.article import CommentGuard
-from controller.base import NotFoundHandler, Route
+from controller.base import Route
 from controller.origin import AllowedHosts, BadHostHandler, TrustedProxies, resolve_client
+from controller.redirects import OldUrlHandler
 from controller.static import StaticFiles
 from extends.cache import InvalidationBus, LocalBus, RedisBus, SiteCache
 from extends.clock import SYSTEM_CLOCK, Clock
@@ -232,7 +233,7 @@ class Application(tornado.web.Application):
             debug=config.debug,
             autoreload=False,
             compress_response=True,
-            default_handler_class=NotFoundHandler,
+            default_handler_class=OldUrlHandler,
             ui_modules=reader_modules.ui_modules,
             log_function=self.log_request,
             websocket_max_message_size=live.MAX_CLIENT_MESSAGE,
@@ -447,6 +448,8 @@ def main(argv: Iterable[str] | None = None) -> int:
         return commands.createadmin(config, args)
     if command == "demo":
         return commands.demo(config)
+    if command == "import":
+        return commands.import_file(config, args)
     raise SystemExit(f"unknown command {command}")
 
 

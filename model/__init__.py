@@ -13,6 +13,7 @@ from model.blog import (
     Tag,
     article_tags,
 )
+from model.imports import ImportedItem, Redirect
 from model.mail import OutgoingMail, ReplySubscription
 from model.search import SearchDocument, SearchTerm
 from model.site import CounterFlush, DailyStat, Media, SiteSetting, Widget
@@ -27,10 +28,12 @@ __all__ = [
     "Comment",
     "CounterFlush",
     "DailyStat",
+    "ImportedItem",
     "Media",
     "MenuItem",
     "OutgoingMail",
     "RecoveryCode",
+    "Redirect",
     "ReplySubscription",
     "SearchDocument",
     "SearchTerm",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import zipfile
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from extends.storage import MediaStore
 from service import transfer
 from service.articles import tag_path
-from service.importers import wxr
+from service.importers import ghost, wxr
 from service.importers.common import ImportedImage, ImportedPost, ImportRefused, Summary, Writer
 
 # A zip whose members would unpack to more than this is refused as a zip bomb.
@@ -33,7 +34,11 @@ def detect_format(path: Path) -> str:
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if text.startswith(b"<"):
         return "wxr"
-    raise ImportRefused("The file is neither an Inkwell export nor a WordPress export (WXR).")
+    if text.startswith(b"{"):
+        return "ghost"
+    raise ImportRefused(
+        "The file is neither an Inkwell export, a WordPress export (WXR) nor a Ghost export."
+    )
 
 
 def check_zip(path: Path) -> None:
@@ -75,6 +80,19 @@ def import_file(
     kind = detect_format(path)
     if kind == "inkwell":
         return _import_inkwell(session, store, path, dry_run)
+    if kind == "ghost":
+        return ghost.import_ghost(
+            session,
+            store,
+            path,
+            _load_json(path),
+            dry_run=dry_run,
+            uploads=uploads,
+            author=author,
+            max_media_bytes=max_media_bytes,
+            fetch_urls=fetch_urls,
+            progress=progress,
+        )
     site = wxr.scan(path)
     summary = Summary(source=f"WordPress export {path.name}", dry_run=dry_run)
     writer = Writer(
@@ -160,3 +178,13 @@ def _import_inkwell(
     for name, count in counts.items():
         summary.created[name] += count
     return summary
+
+
+def _load_json(path: Path) -> object:
+    try:
+        with path.open("rb") as handle:
+            return json.load(handle)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ImportRefused(
+            "The file is not valid JSON (truncated or damaged): {problem}.", problem=str(exc)[:200]
+        ) from None

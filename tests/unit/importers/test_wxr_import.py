@@ -236,3 +236,23 @@ def test_author_option_assigns_every_post(db, tmp_path):
     assert {a.author_id for a in db.scalars(select(Article))} == {editor.id}
     with pytest.raises(ImportRefused, match="no user named nobody"):
         run(db, tmp_path, author="nobody")
+
+
+def test_the_import_command_prints_a_summary_and_refuses_bad_files(tmp_path, sqlite_url):
+    from tests.unit.test_commands import run_main
+
+    result = run_main(
+        tmp_path, sqlite_url, "import", str(WXR), "--uploads", str(UPLOADS), "--dry-run"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Dry run of the import" in result.stdout and "4 articles" in result.stdout
+    result = run_main(tmp_path, sqlite_url, "import", str(WXR), "--uploads", str(UPLOADS))
+    assert result.returncode == 0, result.stderr
+    assert (
+        "created: 4 articles" in result.stdout
+        and "skipped: 1 comments marked spam" in result.stdout
+    )
+    bad = _write(tmp_path, BOMB)
+    result = run_main(tmp_path, sqlite_url, "import", str(bad))
+    assert result.returncode == 2
+    assert "import refused" in result.stderr and "the blog is as it was" in result.stderr

@@ -55,6 +55,7 @@ from controller.admin import (
     widgets,
 )
 from controller.admin import pages as admin_pages
+from controller.admin import redirects as admin_redirects
 from controller.admin import twofactor as admin_twofactor
 from controller.article import CommentGuard
 from controller.base import Route
@@ -118,6 +119,7 @@ def route_table() -> list[Route]:
         *account.routes,
         *admin_twofactor.routes,
         *transfer.routes,
+        *admin_redirects.routes,
         *audit.routes,
         *mail.routes,
         # Operations.

@@ -104,7 +104,7 @@ def import_file(config: Settings, args: argparse.Namespace) -> int:
     )
     bar = tqdm(unit="post", disable=not sys.stderr.isatty())
 
-    def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int, _between: bool) -> None:
         bar.total = total
         bar.n = done
         bar.refresh()

@@ -13,7 +13,7 @@ from model.blog import (
     Tag,
     article_tags,
 )
-from model.imports import ImportedItem, Redirect
+from model.imports import ImportedItem, ImportJob, Redirect
 from model.mail import OutgoingMail, ReplySubscription
 from model.search import SearchDocument, SearchTerm
 from model.site import CounterFlush, DailyStat, Media, SiteSetting, Widget
@@ -28,6 +28,7 @@ __all__ = [
     "Comment",
     "CounterFlush",
     "DailyStat",
+    "ImportJob",
     "ImportedItem",
     "Media",
     "MenuItem",

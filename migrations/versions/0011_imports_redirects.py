@@ -1,4 +1,5 @@
-"""Imported items (source identities for idempotent re-imports) and old-URL redirects.
+"""Imported items (source identities for idempotent re-imports), old-URL redirects and
+background import jobs.
 
 Revision ID: 0011
 Revises: 0010
@@ -41,8 +42,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("path"),
     )
+    op.create_table(
+        "import_jobs",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("done", sa.Integer(), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("report", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("import_jobs")
     op.drop_table("redirects")
     op.drop_table("imported_items")

@@ -185,6 +185,11 @@ class Writer:
         if self.pending >= BATCH:
             self.commit()
 
+    @property
+    def between_batches(self) -> bool:
+        """True right after a batch was committed: no write transaction is open."""
+        return self.pending == 0 and not self.summary.dry_run
+
     def commit(self) -> None:
         self.pending = 0
         if self.summary.dry_run:

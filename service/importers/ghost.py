@@ -103,7 +103,7 @@ def import_ghost(
     author: str | None,
     max_media_bytes: int,
     fetch_urls: bool,
-    progress: Callable[[int, int], None] | None,
+    progress: Callable[[int, int, bool], None] | None,
 ) -> Summary:
     """Check the whole export, then write it (see service/importers/common.py)."""
     data = _data(document)
@@ -164,7 +164,7 @@ def import_ghost(
             post.featured_image_key = None
         writer.post(post, rewrite)
         if progress is not None:
-            progress(done, len(posts))
+            progress(done, len(posts), writer.between_batches)
     for reason, count in _skipped(data).items():
         summary.skipped[reason] += count
     writer.finish()

@@ -21,8 +21,9 @@ from service.importers.common import ImportedImage, ImportedPost, ImportRefused,
 MAX_UNPACKED = 2 * 1024 * 1024 * 1024
 MAX_RATIO = 200
 
-# Called with (done, total) as items are written.
-Progress = Callable[[int, int], None]
+# Called with (done, total, between) after each post; ``between`` is true right after a batch
+# was committed, when another connection may write (SQLite allows one writer at a time).
+Progress = Callable[[int, int, bool], None]
 
 
 def detect_format(path: Path) -> str:
@@ -129,7 +130,7 @@ def import_file(
             writer.post(item, rewrite)
             done += 1
             if progress is not None:
-                progress(done, site.posts)
+                progress(done, site.posts, writer.between_batches)
         elif isinstance(item, wxr.Skipped):
             summary.skipped[item.reason] += 1
     writer.finish()

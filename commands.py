@@ -129,3 +129,22 @@ def import_file(config: Settings, args: argparse.Namespace) -> int:
     bar.close()
     print("\n".join(summary.lines()))
     return 0
+
+
+def export_file(config: Settings, args: argparse.Namespace) -> int:
+    """Write the blog as a WordPress WXR file (``--format wxr``) that WordPress's importer reads."""
+    from pathlib import Path
+
+    from service import site
+    from service.importers.wxr_export import export_wxr
+
+    path = Path(args.path)
+
+    def write(session: Session) -> int:
+        title = site.get_settings(session).title
+        with path.open("w", encoding="utf-8") as out:
+            return export_wxr(session, out, config.base_url or "http://localhost", title)
+
+    count = _run_with_session(config, write)
+    print(f"Wrote {count} posts and pages to {path} (WordPress WXR 1.2).")
+    return 0

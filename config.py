@@ -190,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--dry-run", action="store_true")
     importer.add_argument("--uploads", help="a copy of wp-content/uploads or content/images")
     importer.add_argument("--author", help="make this user the author of every post")
+    exporter = sub.add_parser(
+        "export", help="write the blog as a WordPress WXR file", parents=[common]
+    )
+    exporter.add_argument("--format", choices=["wxr"], default="wxr")
+    exporter.add_argument("path")
     return parser
 
 

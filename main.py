@@ -452,6 +452,8 @@ def main(argv: Iterable[str] | None = None) -> int:
         return commands.demo(config)
     if command == "import":
         return commands.import_file(config, args)
+    if command == "export":
+        return commands.export_file(config, args)
     raise SystemExit(f"unknown command {command}")
 
 

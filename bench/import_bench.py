@@ -25,7 +25,20 @@ from config import load_settings  # noqa: E402
 from extends.database import make_engine, make_sessionmaker  # noqa: E402
 from service.importers.run import import_file  # noqa: E402
 
-WORDS = "tornado python blog async redis nginx cache query index stream comment reply".split(" ")
+WORDS = [
+    "tornado",
+    "python",
+    "blog",
+    "async",
+    "redis",
+    "nginx",
+    "cache",
+    "query",
+    "index",
+    "stream",
+    "comment",
+    "reply",
+]
 HEADER = """<?xml version="1.0" encoding="UTF-8" ?>
 <rss version="2.0" xmlns:excerpt="http://wordpress.org/export/1.2/excerpt/"
  xmlns:content="http://purl.org/rss/1.0/modules/content/"

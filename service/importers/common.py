@@ -22,7 +22,17 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from extends.storage import MediaStore
-from model import Article, Category, Comment, ImportedItem, Media, Tag, User, article_tags
+from model import (
+    Article,
+    Category,
+    Comment,
+    ImportedItem,
+    Media,
+    Redirect,
+    Tag,
+    User,
+    article_tags,
+)
 from service import redirects, slugs
 from service.articles import article_path, category_path, page_path
 from service.errors import Invalid
@@ -157,6 +167,17 @@ class Writer:
         self._images: dict[str, ImportedImage] = {}
         self._media: dict[str, Media | None] = {}
         self.fixed_author: int | None = None
+        # Loaded once: a query per post or comment would cost more than the writes.
+        self._identities: dict[tuple[str, str], int] = {
+            (kind, key): target
+            for kind, key, target in session.execute(
+                select(ImportedItem.kind, ImportedItem.source_key, ImportedItem.target_id).where(
+                    ImportedItem.source == self.source
+                )
+            )
+        }
+        self._redirects = redirects.load_map(session)
+        self._tag_ids: dict[str, int] = {}
         if author:
             found = session.scalar(select(User.id).where(User.username == author))
             if found is None:
@@ -166,15 +187,10 @@ class Writer:
     # --- identities --------------------------------------------------------------------
 
     def _known(self, kind: str, key: str) -> int | None:
-        return self.session.scalar(
-            select(ImportedItem.target_id).where(
-                ImportedItem.source == self.source,
-                ImportedItem.kind == kind,
-                ImportedItem.source_key == key[:191],
-            )
-        )
+        return self._identities.get((kind, key[:191]))
 
     def _remember(self, kind: str, key: str, target_id: int) -> None:
+        self._identities[(kind, key[:191])] = target_id
         self.session.add(
             ImportedItem(source=self.source, kind=kind, source_key=key[:191], target_id=target_id)
         )
@@ -336,11 +352,27 @@ class Writer:
     # --- posts and comments ----------------------------------------------------------
 
     def redirect(self, old: str, target: str) -> None:
+        key = redirects.normalize(old)
+        if key == redirects.normalize(target) or self._redirects.get(key) == target:
+            return
         try:
-            if redirects.normalize(old) != redirects.normalize(target):
+            if key in self._redirects:
                 redirects.put(self.session, old, target)
+            elif (
+                key != "/" and len(key) <= redirects.MAX_PATH and len(target) <= redirects.MAX_PATH
+            ):
+                self.session.add(Redirect(path=key, target=target))
+            else:
+                return
         except Invalid:
-            pass
+            return
+        self._redirects[key] = target
+
+    def tag_id(self, name: str) -> int:
+        name = " ".join(name.split())[:64]
+        if name not in self._tag_ids:
+            self._tag_ids[name] = self.tag(name).id
+        return self._tag_ids[name]
 
     def _free_slug(self, kind: str, slug: str, article_id: int | None) -> str:
         """``slug``, or the first of slug-2, slug-3 … that no other item of the kind has."""
@@ -405,7 +437,7 @@ class Writer:
         names = [*post.tags]
         if extra:
             names += [self.session.get_one(Category, self._categories[k]).name for k in extra]
-        tag_ids = {self.tag(name).id for name in names if name.strip()}
+        tag_ids = {self.tag_id(name) for name in names if name.strip()}
         self.session.execute(delete(article_tags).where(article_tags.c.article_id == article.id))
         if tag_ids:
             self.session.execute(
@@ -434,13 +466,16 @@ class Writer:
     def _comments(self, article: Article, post: ImportedPost) -> None:
         for reason in post.skipped_comments:
             self.summary.skipped[reason] += 1
-        ids: dict[str, int] = {}
-        floor = (
-            self.session.scalar(
-                select(func.max(Comment.floor)).where(Comment.article_id == article.id)
+        written: dict[str, Comment] = {}
+        new_keys: list[str] = []
+        floor = 0
+        if post.comments:
+            floor = (
+                self.session.scalar(
+                    select(func.max(Comment.floor)).where(Comment.article_id == article.id)
+                )
+                or 0
             )
-            or 0
-        )
         for item in sorted(post.comments, key=lambda c: (c.created_at, c.key)):
             known = self._known("comment", item.key)
             comment = self.session.get(Comment, known) if known else None
@@ -448,6 +483,7 @@ class Writer:
                 floor += 1
                 comment = Comment(article_id=article.id, floor=floor, ip_hash="")
                 self.session.add(comment)
+                new_keys.append(item.key)
                 self.summary.created["comments"] += 1
             else:
                 self.summary.updated["comments"] += 1
@@ -457,11 +493,17 @@ class Writer:
             comment.status = item.status
             comment.is_author = item.by_post_author
             comment.created_at = item.created_at
-            comment.reply_to_id = ids.get(item.parent_key or "")
-            self.session.flush()
-            if known is None:
-                self._remember("comment", item.key, comment.id)
-            ids[item.key] = comment.id
+            written[item.key] = comment
+        if not written:
+            article.comment_count = 0
+            return
+        # One flush gives every new comment its id; then the threads point at them.
+        self.session.flush()
+        for item in post.comments:
+            parent = written.get(item.parent_key or "")
+            written[item.key].reply_to_id = parent.id if parent is not None else None
+        for key in new_keys:
+            self._remember("comment", key, written[key].id)
         article.comment_count = (
             self.session.scalar(
                 select(func.count())

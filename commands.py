@@ -85,3 +85,66 @@ def demo(config: Settings) -> int:
     created += _run_with_session(config, demo_images.load_demo_images, store)
     print(f"Demo site ready ({created} new item(s)).")
     return 0
+
+
+def import_file(config: Settings, args: argparse.Namespace) -> int:
+    """Import an Inkwell zip or a WordPress WXR file, with a progress bar and a summary."""
+    from pathlib import Path
+
+    from tqdm import tqdm  # type: ignore[import-untyped]
+
+    from service.importers.run import import_file as run_import
+
+    path = Path(args.path)
+    if not path.is_file():
+        print(f"import: no such file: {path}", file=sys.stderr)
+        return 2
+    store = build_media_store(
+        config.media_storage, config.media_dir, config.s3_access_key, config.s3_secret_key
+    )
+    bar = tqdm(unit="post", disable=not sys.stderr.isatty())
+
+    def progress(done: int, total: int, _between: bool) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        summary = _run_with_session(
+            config,
+            run_import,
+            store,
+            path,
+            dry_run=args.dry_run,
+            uploads=Path(args.uploads) if args.uploads else None,
+            author=args.author,
+            max_media_bytes=config.upload_max_bytes,
+            progress=progress,
+        )
+    except Invalid as exc:
+        bar.close()
+        print(f"import refused: {exc}", file=sys.stderr)
+        print("Nothing was written: the blog is as it was.", file=sys.stderr)
+        return 2
+    bar.close()
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def export_file(config: Settings, args: argparse.Namespace) -> int:
+    """Write the blog as a WordPress WXR file (``--format wxr``) that WordPress's importer reads."""
+    from pathlib import Path
+
+    from service import site
+    from service.importers.wxr_export import export_wxr
+
+    path = Path(args.path)
+
+    def write(session: Session) -> int:
+        title = site.get_settings(session).title
+        with path.open("w", encoding="utf-8") as out:
+            return export_wxr(session, out, config.base_url or "http://localhost", title)
+
+    count = _run_with_session(config, write)
+    print(f"Wrote {count} posts and pages to {path} (WordPress WXR 1.2).")
+    return 0

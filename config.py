@@ -183,6 +183,18 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--display-name")
     admin.add_argument("--email")
     sub.add_parser("demo", help="migrate and load the sample site", parents=[common])
+    importer = sub.add_parser(
+        "import", help="import an Inkwell zip, a WordPress WXR or a Ghost JSON", parents=[common]
+    )
+    importer.add_argument("path")
+    importer.add_argument("--dry-run", action="store_true")
+    importer.add_argument("--uploads", help="a copy of wp-content/uploads or content/images")
+    importer.add_argument("--author", help="make this user the author of every post")
+    exporter = sub.add_parser(
+        "export", help="write the blog as a WordPress WXR file", parents=[common]
+    )
+    exporter.add_argument("--format", choices=["wxr"], default="wxr")
+    exporter.add_argument("path")
     return parser
 
 

@@ -56,10 +56,12 @@ from controller.admin import (
     widgets,
 )
 from controller.admin import pages as admin_pages
+from controller.admin import redirects as admin_redirects
 from controller.admin import twofactor as admin_twofactor
 from controller.article import CommentGuard
-from controller.base import NotFoundHandler, Route
+from controller.base import Route
 from controller.origin import AllowedHosts, BadHostHandler, TrustedProxies, resolve_client
+from controller.redirects import OldUrlHandler
 from controller.static import StaticFiles
 from extends.cache import InvalidationBus, LocalBus, RedisBus, SiteCache
 from extends.clock import SYSTEM_CLOCK, Clock
@@ -119,6 +121,7 @@ def route_table() -> list[Route]:
         *account.routes,
         *admin_twofactor.routes,
         *transfer.routes,
+        *admin_redirects.routes,
         *audit.routes,
         *mail.routes,
         # Operations.
@@ -238,7 +241,7 @@ class Application(tornado.web.Application):
             debug=config.debug,
             autoreload=False,
             compress_response=True,
-            default_handler_class=NotFoundHandler,
+            default_handler_class=OldUrlHandler,
             ui_modules=reader_modules.ui_modules,
             log_function=self.log_request,
             websocket_max_message_size=live.MAX_CLIENT_MESSAGE,
@@ -453,6 +456,10 @@ def main(argv: Iterable[str] | None = None) -> int:
         return commands.createadmin(config, args)
     if command == "demo":
         return commands.demo(config)
+    if command == "import":
+        return commands.import_file(config, args)
+    if command == "export":
+        return commands.export_file(config, args)
     raise SystemExit(f"unknown command {command}")
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from controller.article import ArticleHandler
+from controller.base import PageError
+from controller.redirects import old_url_target
 from service import articles, comments
 
 
@@ -11,7 +13,13 @@ class PageHandler(ArticleHandler):
     takes them, are posted like an article's (POST /article/<id>/comment)."""
 
     async def get(self, slug: str) -> None:  # type: ignore[override]
-        page = await self.run(articles.page_by_slug, slug)
+        try:
+            page = await self.run(articles.page_by_slug, slug)
+        except PageError as exc:
+            target = await old_url_target(self, self.request.path)
+            if exc.status_code != 404 or target is None:
+                raise
+            page = articles.MovedTo(target)
         if isinstance(page, articles.MovedTo):
             self.redirect_moved(page.path)
             return

@@ -7,6 +7,7 @@ from typing import Any
 
 from controller.base import LANGUAGE_COOKIE, PageError
 from controller.reader_base import ReaderHandler
+from controller.redirects import old_url_target
 from service import articles, feeds, search, seo
 
 log = logging.getLogger("blog.reader")
@@ -34,6 +35,12 @@ class ListingHandler(ReaderHandler):
 
 class HomeHandler(ListingHandler):
     async def get(self) -> None:
+        if self.request.query and ("p=" in self.request.query or "page_id=" in self.request.query):
+            # WordPress's /?p=123 and /?page_id=7 of an imported site.
+            target = await old_url_target(self, "/", self.request.query)
+            if target is not None:
+                self.redirect(target, permanent=True)
+                return
         listing = await self.run(
             articles.list_published, self.page_number(), self.site.posts_per_page
         )

@@ -14,6 +14,7 @@ from model.blog import (
     Tag,
     article_tags,
 )
+from model.imports import ImportedItem, ImportJob, Redirect
 from model.mail import OutgoingMail, ReplySubscription
 from model.search import SearchDocument, SearchTerm
 from model.site import CounterFlush, DailyStat, Media, SiteSetting, Widget
@@ -29,10 +30,13 @@ __all__ = [
     "Comment",
     "CounterFlush",
     "DailyStat",
+    "ImportJob",
+    "ImportedItem",
     "Media",
     "MenuItem",
     "OutgoingMail",
     "RecoveryCode",
+    "Redirect",
     "ReplySubscription",
     "SearchDocument",
     "SearchTerm",

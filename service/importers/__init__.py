@@ -1,0 +1,1 @@
+"""Importers of other blogs' exports (WordPress WXR, Ghost JSON) into Inkwell."""

@@ -28,6 +28,10 @@ class User(Base):
     # Email about comments waiting for moderation, in the language chosen when asked for.
     notify_comments: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     notify_language: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    # administrator, editor, author or contributor (service.roles).
+    role: Mapped[str] = mapped_column(
+        String(16), default="administrator", server_default="administrator"
+    )
 
     @property
     def shown_name(self) -> str:

@@ -15,11 +15,12 @@ from model import Article, ArticleRevision, Category, Comment, Media, Source, Ta
 from model.base import utcnow
 from model.blog import ARTICLE_STATUSES
 from model.pager import Pager
-from service import menus, slugs
+from service import menus, roles, slugs
 from service.errors import Conflict, Invalid, NotFound, message
 from service.forms import parse_id
 from service.media import MediaItem, media_lookup, recent_images
 from service.rendering import RENDERER_VERSION, first_paragraph_text, render_markdown
+from service.roles import Actor
 
 MAX_TITLE = 200
 MAX_TAG = 64
@@ -201,9 +202,11 @@ def editor_choices(session: Session, featured_image: str | None = None) -> Edito
     return EditorChoices(list(categories), list(sources), images)
 
 
-def load_article(session: Session, article_id: int, kind: str | None = None) -> Article:
+def load_article(
+    session: Session, article_id: int, kind: str | None = None, acting: Actor | None = None
+) -> Article:
     """Any article or page (drafts too; of ``kind`` when given) with its category, source and
-    tags."""
+    tags. With ``acting``: Forbidden unless that user's role may change it (service.roles)."""
     article = session.scalar(
         select(Article)
         .where(Article.id == article_id, *((Article.kind == kind,) if kind else ()))
@@ -216,6 +219,10 @@ def load_article(session: Session, article_id: int, kind: str | None = None) -> 
     )
     if article is None:
         raise NotFound("There is no such article.")
+    if acting is not None:
+        if article.kind == "page":
+            roles.require_can(acting, roles.MANAGE_CONTENT)
+        roles.require_edit(acting, article.author_id, article.status)
     return article
 
 
@@ -226,8 +233,13 @@ def save_article(
     author_id: int | None = None,
     now: dt.datetime | None = None,
     kind: str = "article",
+    acting: Actor | None = None,
 ) -> Article:
     """Create (``article_id`` None) or update an article or page from the editor's form.
+
+    With ``acting``, the role decides (service.roles): pages need the content capability, an
+    author changes only their own articles, a contributor only their own drafts and pending
+    articles and cannot publish or schedule (they submit for review: "pending").
 
     A published article keeps its previous version as a revision when its text changes.
     The HTML is rendered here, once per save, by the reader's renderer. A page has no
@@ -241,6 +253,12 @@ def save_article(
         raise Invalid("The title must be at most {limit} characters long.", limit=MAX_TITLE)
     if form.status not in ARTICLE_STATUSES:
         raise Invalid("Unknown status.")
+    if kind == "page":
+        roles.require_can(acting, roles.MANAGE_CONTENT)
+    if form.status in ("published", "scheduled"):
+        roles.require_can(acting, roles.PUBLISH_OWN)
+    if article_id is not None:
+        load_article(session, article_id, kind, acting)
     if kind == "page":
         form.category_id = form.source_id = form.tags = ""
     category_id = _optional_id(session, Category, form.category_id, message("Unknown category."))
@@ -267,7 +285,7 @@ def save_article(
         session.add(article)
         was_published = False
     else:
-        article = load_article(session, article_id, kind)
+        article = load_article(session, article_id, kind, acting)
         was_published = article.status == "published"
 
     status = form.status
@@ -330,12 +348,10 @@ def save_article(
     return load_article(session, article.id)
 
 
-def delete_article(session: Session, article_id: int) -> None:
+def delete_article(session: Session, article_id: int, acting: Actor | None = None) -> None:
     """Delete an article or page; its comments, revisions, tag links, menu entries and old
-    slugs go with it."""
-    article = session.get(Article, article_id)
-    if article is None:
-        raise NotFound("There is no such article.")
+    slugs go with it. With ``acting``: only what that user's role may change."""
+    article = load_article(session, article_id, acting=acting)
     if article.kind == "page":
         menus.forget_target(session, "page", article_id)
     slugs.forget(session, article.kind, article_id)
@@ -365,9 +381,16 @@ def publish_scheduled_articles(session: Session, now: dt.datetime | None = None)
     return ids
 
 
-def list_articles(session: Session, filters: ArticleFilter) -> tuple[list[Article], Pager]:
-    """The admin's article (or page) list: every status, filtered, newest first."""
+def list_articles(
+    session: Session, filters: ArticleFilter, acting: Actor | None = None
+) -> tuple[list[Article], Pager]:
+    """The admin's article (or page) list: every status, filtered, newest first. An author
+    or contributor (``acting`` without the others' capability) sees only their own."""
     conditions = [Article.kind == filters.kind]
+    if filters.kind == "page":
+        roles.require_can(acting, roles.MANAGE_CONTENT)
+    if acting is not None and not acting.can(roles.EDIT_OTHERS):
+        conditions.append(Article.author_id == acting.id)
     if filters.status in ARTICLE_STATUSES:
         conditions.append(Article.status == filters.status)
     if filters.category_id is not None:
@@ -397,8 +420,10 @@ def list_articles(session: Session, filters: ArticleFilter) -> tuple[list[Articl
     return list(articles), pager
 
 
-def list_revisions(session: Session, article_id: int) -> tuple[Article, list[ArticleRevision]]:
-    article = load_article(session, article_id)
+def list_revisions(
+    session: Session, article_id: int, acting: Actor | None = None
+) -> tuple[Article, list[ArticleRevision]]:
+    article = load_article(session, article_id, acting=acting)
     revisions = session.scalars(
         select(ArticleRevision)
         .where(ArticleRevision.article_id == article_id)
@@ -431,24 +456,28 @@ def diff_lines(old: str, new: str, context: int = 3) -> list[DiffLine]:
     return lines
 
 
-def revision_diff(session: Session, article_id: int, revision_id: int) -> RevisionView:
+def revision_diff(
+    session: Session, article_id: int, revision_id: int, acting: Actor | None = None
+) -> RevisionView:
     """What changed from a revision to the current article."""
-    article = load_article(session, article_id)
+    article = load_article(session, article_id, acting=acting)
     revision = _get_revision(session, article_id, revision_id)
     old = f"# {revision.title}\n\n{revision.summary}\n\n{revision.content}"
     new = f"# {article.title}\n\n{article.summary}\n\n{article.content}"
     return RevisionView(revision, article, diff_lines(old, new))
 
 
-def restore_revision(session: Session, article_id: int, revision_id: int) -> Article:
+def restore_revision(
+    session: Session, article_id: int, revision_id: int, acting: Actor | None = None
+) -> Article:
     """Bring a revision's text back; the text it replaces becomes a revision itself."""
-    article = load_article(session, article_id)
+    article = load_article(session, article_id, acting=acting)
     revision = _get_revision(session, article_id, revision_id)
     form = ArticleForm.from_article(article)
     form.title = revision.title
     form.content = revision.content
     form.summary = revision.summary
-    return save_article(session, article_id, form, kind=article.kind)
+    return save_article(session, article_id, form, kind=article.kind, acting=acting)
 
 
 def render_preview(session: Session, content: str) -> tuple[str, str]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from model import User
 from model.base import utcnow
-from service import passwords, site
-from service.errors import Invalid
+from service import passwords, roles, site
+from service.errors import Conflict, Invalid, NotFound
 
 MAX_USERNAME = 64  # the users.username column
 
@@ -31,17 +31,29 @@ def check_password_strength(session: Session, password: str, *names: str | None)
     passwords.check_password(password, passwords.personal_words(*names, title))
 
 
+def check_username(username: str) -> str:
+    username = username.strip()
+    if not username or len(username) > MAX_USERNAME:
+        raise Invalid("The user name must be 1 to {limit} characters long.", limit=MAX_USERNAME)
+    if any(c.isspace() or c == "/" or not c.isprintable() for c in username):
+        raise Invalid("A user name cannot contain spaces or slashes.")
+    return username
+
+
 def create_admin(
     session: Session,
     username: str,
     password: str,
     display_name: str | None = None,
     email: str | None = None,
+    role: str = roles.ADMINISTRATOR,
 ) -> User:
-    """Create the user, or reset the password of an existing one with that name."""
+    """Create the user (an administrator unless ``role`` says otherwise), or reset the
+    password of an existing one with that name (and give it ``role``)."""
     username = username.strip()
     if not username or len(username) > MAX_USERNAME:
         raise Invalid("The user name must be 1 to {limit} characters long.", limit=MAX_USERNAME)
+    role = roles.check_role(role)
     user = session.scalar(select(User).where(User.username == username))
     known = (user.display_name, user.email) if user is not None else ()
     check_password_strength(session, password, username, display_name, email, *known)
@@ -53,8 +65,35 @@ def create_admin(
             user.display_name = display_name
         if email:
             user.email = email
+    if user.role == roles.ADMINISTRATOR and role != roles.ADMINISTRATOR:
+        _keep_an_administrator(session, user.id)
+    user.role = role
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
+    session.commit()
+    return user
+
+
+def _keep_an_administrator(session: Session, user_id: int) -> None:
+    """Conflict when ``user_id`` is the last administrator (who must stay one)."""
+    others = session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == roles.ADMINISTRATOR, User.id != user_id)
+    )
+    if not others:
+        raise Conflict("The last administrator must stay an administrator.")
+
+
+def change_role(session: Session, user_id: int, role: str) -> User:
+    """Give a user another role; the last administrator keeps theirs."""
+    role = roles.check_role(role)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("There is no such user.")
+    if user.role == roles.ADMINISTRATOR and role != roles.ADMINISTRATOR:
+        _keep_an_administrator(session, user.id)
+    user.role = role
     session.commit()
     return user
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from controller.admin.base import AdminHandler, FormError
 from controller.audit_log import record_event
 from controller.base import FINGERPRINT_KEY
-from service import account, passwords
+from service import account, passwords, roles
 from service.account import ProfileForm
 
 
 class AccountHandler(AdminHandler):
+    capability = roles.READ_ADMIN
+
     async def get(self) -> None:
         await self.show()
 

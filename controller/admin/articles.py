@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from controller.admin.base import AdminHandler, FormError, pager_base
-from service import editor
+from service import editor, roles
 from service.editor import ArticleFilter, ArticleForm
 
 FORM_FIELDS = [field.name for field in dataclasses.fields(ArticleForm)]
@@ -25,6 +25,8 @@ def editor_path(article: Any) -> str:
 
 
 class ArticleListHandler(AdminHandler):
+    capability = roles.EDIT_OWN
+
     async def get(self) -> None:
         filters = ArticleFilter(
             status=self.get_argument("status", ""),
@@ -33,7 +35,7 @@ class ArticleListHandler(AdminHandler):
             text=self.get_argument("q", "").strip()[:100],
             page=self.get_int_argument("page", 1),
         )
-        articles, pager = await self.run(editor.list_articles, filters)
+        articles, pager = await self.run(editor.list_articles, filters, self.actor)
         choices = await self.run(editor.editor_choices)
         self.render(
             "admin/articles.html",
@@ -56,10 +58,16 @@ class EditorHandler(AdminHandler):
     """/admin/articles/new and /admin/articles/<id>/edit: one editor for both (and, with
     ``kind`` "page", for pages: controller/admin/pages.py)."""
 
+    capability = roles.EDIT_OWN
+
     kind = "article"
 
     async def get(self, article_id: str | None = None) -> None:
-        article = await self.run(editor.load_article, int(article_id)) if article_id else None
+        article = (
+            await self.run(editor.load_article, int(article_id), acting=self.actor)
+            if article_id
+            else None
+        )
         if article is not None and article.kind != self.kind:
             self.redirect(editor_path(article))
             return
@@ -74,7 +82,12 @@ class EditorHandler(AdminHandler):
         current_id = int(article_id) if article_id else None
         try:
             article = await self.run_form(
-                editor.save_article, current_id, form, self.user.id, kind=self.kind
+                editor.save_article,
+                current_id,
+                form,
+                self.user.id,
+                kind=self.kind,
+                acting=self.actor,
             )
         except FormError as error:
             existing = await self.run(editor.load_article, current_id) if current_id else None
@@ -86,6 +99,7 @@ class EditorHandler(AdminHandler):
             if self.kind == "article"
             else self._("The page is published."),
             "scheduled": self._("The article is scheduled."),
+            "pending": self._("The article is submitted for review."),
         }
         await self.done(
             messages[article.status],
@@ -118,6 +132,8 @@ class EditorHandler(AdminHandler):
 class PreviewHandler(AdminHandler):
     """POST the Markdown, get the HTML the reader will see (a fragment for the editor)."""
 
+    capability = roles.EDIT_OWN
+
     async def post(self) -> None:
         content = self.get_argument("content", "")
         html, toc_html = await self.run(editor.render_preview, content)
@@ -137,22 +153,34 @@ class PreviewHandler(AdminHandler):
 
 
 class RevisionListHandler(AdminHandler):
+    capability = roles.EDIT_OWN
+
     async def get(self, article_id: str) -> None:
-        article, revisions = await self.run(editor.list_revisions, int(article_id))
+        article, revisions = await self.run(
+            editor.list_revisions, int(article_id), acting=self.actor
+        )
         self.render(
             "admin/revisions.html", admin_section="articles", article=article, revisions=revisions
         )
 
 
 class RevisionDiffHandler(AdminHandler):
+    capability = roles.EDIT_OWN
+
     async def get(self, article_id: str, revision_id: str) -> None:
-        view = await self.run(editor.revision_diff, int(article_id), int(revision_id))
+        view = await self.run(
+            editor.revision_diff, int(article_id), int(revision_id), acting=self.actor
+        )
         self.render("admin/revision_diff.html", admin_section="articles", view=view)
 
 
 class RevisionRestoreHandler(AdminHandler):
+    capability = roles.EDIT_OWN
+
     async def post(self, article_id: str, revision_id: str) -> None:
-        article = await self.run(editor.restore_revision, int(article_id), int(revision_id))
+        article = await self.run(
+            editor.restore_revision, int(article_id), int(revision_id), acting=self.actor
+        )
         await self.done(
             self._("The revision is restored."),
             editor_path(article),
@@ -161,14 +189,16 @@ class RevisionRestoreHandler(AdminHandler):
 
 
 class DeleteArticleHandler(AdminHandler):
+    capability = roles.EDIT_OWN
+
     async def get(self, article_id: str) -> None:
-        article = await self.run(editor.load_article, int(article_id))
+        article = await self.run(editor.load_article, int(article_id), acting=self.actor)
         section = "pages" if article.kind == "page" else "articles"
         self.render("admin/article_delete.html", admin_section=section, article=article)
 
     async def post(self, article_id: str) -> None:
-        article = await self.run(editor.load_article, int(article_id))
-        await self.run(editor.delete_article, article.id)
+        article = await self.run(editor.load_article, int(article_id), acting=self.actor)
+        await self.run(editor.delete_article, article.id, self.actor)
         page = article.kind == "page"
         await self.done(
             self._("The page is deleted.") if page else self._("The article is deleted."),

@@ -56,6 +56,7 @@ from controller.admin import (
 )
 from controller.admin import pages as admin_pages
 from controller.admin import twofactor as admin_twofactor
+from controller.admin import users as admin_users
 from controller.article import CommentGuard
 from controller.base import NotFoundHandler, Route
 from controller.origin import AllowedHosts, BadHostHandler, TrustedProxies, resolve_client
@@ -119,6 +120,7 @@ def route_table() -> list[Route]:
         *transfer.routes,
         *audit.routes,
         *mail.routes,
+        *admin_users.routes,
         # Operations.
         *ops.routes,
         # Pages at /<slug> (/about): last, so every route above wins over a page's slug.

@@ -16,7 +16,7 @@ from model.blog import (
 from model.mail import OutgoingMail, ReplySubscription
 from model.search import SearchDocument, SearchTerm
 from model.site import CounterFlush, DailyStat, Media, SiteSetting, Widget
-from model.user import RecoveryCode, User
+from model.user import Invitation, RecoveryCode, User
 
 __all__ = [
     "Article",
@@ -27,6 +27,7 @@ __all__ = [
     "Comment",
     "CounterFlush",
     "DailyStat",
+    "Invitation",
     "Media",
     "MenuItem",
     "OutgoingMail",

@@ -27,8 +27,12 @@ def password_fingerprint(password_hash: str) -> str:
 
 
 def session_fingerprint(session: Session, user_id: int) -> str | None:
-    """The current fingerprint of a user (one small query), None when the user is gone."""
-    stored = session.scalar(select(User.password_hash).where(User.id == user_id))
+    """The current fingerprint of a user (one small query), None when the user is gone or
+    disabled: the database is shared, so a disabled account's sessions end on their next
+    request on every instance."""
+    stored = session.scalar(
+        select(User.password_hash).where(User.id == user_id, User.disabled.is_(False))
+    )
     return password_fingerprint(stored) if stored is not None else None
 
 

@@ -83,6 +83,10 @@ MATRIX: dict[str, tuple[str, str]] = {
     r"/admin/audit": (X, X),
     r"/admin/mail": (X, X),
     r"/admin/mail/{mail}/retry": (X, X),
+    r"/admin/users": (X, X),
+    r"/admin/users/{user}/role": (X, X),
+    r"/admin/users/{user}/disable": (X, X),
+    r"/admin/users/{user}/delete": (X, X),
 }
 
 # What a POST sends (a plausible form: the answer is the route's own, not a crash).
@@ -116,6 +120,7 @@ CHOICES = {
     "(approve|hide|spam|delete)": "approve",
     "(rename|merge|delete)": "rename",
     "(move|enable|disable|delete)": "move",
+    "(disable|enable)": "disable",
 }
 ID = "([0-9]{1,18})"
 
@@ -141,6 +146,7 @@ def template_of(pattern: str) -> str:
         "widgets": ["widget"],
         "media": ["media"],
         "mail": [],
+        "users": ["user"],
     }[path.split("/")[2]]
     for kind in kinds:
         path = path.replace(ID, "{" + kind + "}", 1)
@@ -184,7 +190,9 @@ def fill(template: str, ids: dict[str, Any]) -> str:
 
 @pytest.mark.parametrize("role", [None, *roles.ROLES])
 def test_every_admin_route_for_every_role(live, site, admin, role):  # noqa: F811
-    ids = {**site, "mail": queued_mail_id(live)}
+    # The account the users routes name: another author.
+    victim = live.service(users.create_admin, "matrix-victim", PASSWORD, "", "", roles.AUTHOR)
+    ids = {**site, "mail": queued_mail_id(live), "user": victim.id}
     if role is None:
         client = BlogClient(live.url)
     elif role == roles.ADMINISTRATOR:

@@ -31,6 +31,7 @@ RESERVED_SLUGS = frozenset(
         "healthz",
         "lang",
         "live",
+        "mail",
         "media",
         "robots.txt",
         "search",

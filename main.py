@@ -449,6 +449,8 @@ def main(argv: Iterable[str] | None = None) -> int:
         return commands.createadmin(config, args)
     if command == "demo":
         return commands.demo(config)
+    if command == "users":
+        return commands.users_command(config, args)
     raise SystemExit(f"unknown command {command}")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, false
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from model.base import Base, utcnow
@@ -34,6 +34,8 @@ class User(Base):
     )
     # A disabled account cannot sign in, and its sessions end on their next request.
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A few words about the author, shown on their page (/author/<username>).
+    bio: Mapped[Optional[str]] = mapped_column(Text, default=None)
 
     @property
     def shown_name(self) -> str:

@@ -281,7 +281,7 @@ def author_listing(session: Session, username: str, page: int, per_page: int) ->
     """An author's listed articles, newest first; the heading is the author's shown name."""
     author = find_author(session, username)
     items, pager = _page(session, (*listable(), Article.author_id == author.id), page, per_page)
-    return Listing(items, pager, heading=author.shown_name)
+    return Listing(items, pager, heading=author.shown_name, intro=author.bio or "")
 
 
 def source_listing(session: Session, code: str, page: int, per_page: int) -> Listing:

@@ -29,6 +29,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("disabled", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
+        batch_op.add_column(sa.Column("bio", sa.Text(), nullable=True))
     op.create_table(
         "invitations",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -51,5 +52,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("invitations")
     with op.batch_alter_table("users") as batch_op:
+        batch_op.drop_column("bio")
         batch_op.drop_column("disabled")
         batch_op.drop_column("role")

@@ -11,6 +11,7 @@ import pytest
 
 from service import editor, roles, users
 from service.editor import ArticleForm
+from tests.support.live import BlogClient
 from tests.web.reader.conftest import invalidate, set_site
 
 PASSWORD = "violet-harbour-lantern-42"
@@ -78,3 +79,27 @@ def test_the_author_feeds_are_announced_and_parse(site, client, authors, kind):
     assert not feed.bozo, feed.get("bozo_exception")
     assert "Ann Writer" in feed.feed.title
     assert client.get(f"/author/nobody/feed.{kind}").status_code == 404
+
+
+def test_the_profile_bio_and_name_show_on_the_author_page(site, authors):
+    ann = BlogClient(site.url)
+    login = ann.post_form(
+        "/auth/login", {"username": "ann", "password": PASSWORD, "next": "/admin"}
+    )
+    assert login.status_code == 302
+    saved = ann.post_form(
+        "/admin/account",
+        {
+            "display_name": "Ann Q. Writer",
+            "email": "ann@example.org",
+            "bio": "I write <short> stories.",
+        },
+    )
+    assert saved.status_code == 302
+    invalidate(site, "articles", "pages")
+    page = BlogClient(site.url).get("/author/ann").text
+    assert "Ann Q. Writer" in page and "I write &lt;short&gt; stories." in page
+    too_long = ann.post_form(
+        "/admin/account", {"display_name": "Ann", "email": "", "bio": "x" * 2001}
+    )
+    assert too_long.status_code == 400

@@ -15,7 +15,7 @@ from extends.database import make_engine, make_sessionmaker
 from extends.storage import build_media_store
 from service import demo as demo_site
 from service import demo_images, users
-from service.errors import Invalid
+from service.errors import Invalid, ServiceError
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -72,6 +72,45 @@ def createadmin(config: Settings, args: argparse.Namespace) -> int:
         print(f"createadmin: {exc}", file=sys.stderr)
         return 2
     print(f"Administrator {user.username!r} is ready; sign in at /auth/login.")
+    return 0
+
+
+def _users_list(session: Session) -> list[tuple[str, str, str, bool, str]]:
+    return [
+        (user.username, user.role, user.email, user.disabled, user.display_name)
+        for user in users.list_users(session)
+    ]
+
+
+def _users_role(session: Session, username: str, role: str) -> str:
+    user = users.find_user(session, username)
+    return users.change_role(session, user.id, role).role
+
+
+def _users_disable(session: Session, username: str, disabled: bool) -> None:
+    user = users.find_user(session, username)
+    users.set_disabled(session, user.id, disabled)
+
+
+def users_command(config: Settings, args: argparse.Namespace) -> int:
+    """``users list|role|disable``: the /admin/users page's work from the shell."""
+    try:
+        if args.users_command == "list":
+            rows = _run_with_session(config, _users_list)
+            print(f"{'USER':<24} {'ROLE':<14} {'STATE':<9} EMAIL")
+            for username, role, email, disabled, _name in rows:
+                state = "disabled" if disabled else "active"
+                print(f"{username:<24} {role:<14} {state:<9} {email}")
+        elif args.users_command == "role":
+            role = _run_with_session(config, _users_role, args.username, args.role)
+            print(f"{args.username!r} is now {role}.")
+        else:
+            _run_with_session(config, _users_disable, args.username, not args.enable)
+            done = "enabled" if args.enable else "disabled (signed out everywhere)"
+            print(f"{args.username!r} is {done}.")
+    except ServiceError as exc:
+        print(f"users {args.users_command}: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

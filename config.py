@@ -195,6 +195,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exporter.add_argument("--format", choices=["wxr"], default="wxr")
     exporter.add_argument("path")
+    people = sub.add_parser("users", help="list users, change a role, disable", parents=[common])
+    people_sub = people.add_subparsers(dest="users_command", required=True)
+    people_sub.add_parser("list", help="every user with role and state", parents=[common])
+    role = people_sub.add_parser("role", help="give a user a role", parents=[common])
+    role.add_argument("username")
+    role.add_argument("role", choices=("administrator", "editor", "author", "contributor"))
+    disable = people_sub.add_parser(
+        "disable", help="disable a user (signed out everywhere)", parents=[common]
+    )
+    disable.add_argument("username")
+    disable.add_argument("--enable", action="store_true", help="enable the user again")
     return parser
 
 

@@ -58,6 +58,7 @@ from controller.admin import (
 from controller.admin import pages as admin_pages
 from controller.admin import redirects as admin_redirects
 from controller.admin import twofactor as admin_twofactor
+from controller.admin import users as admin_users
 from controller.article import CommentGuard
 from controller.base import Route
 from controller.origin import AllowedHosts, BadHostHandler, TrustedProxies, resolve_client
@@ -124,6 +125,7 @@ def route_table() -> list[Route]:
         *admin_redirects.routes,
         *audit.routes,
         *mail.routes,
+        *admin_users.routes,
         # Operations.
         *ops.routes,
         # Pages at /<slug> (/about): last, so every route above wins over a page's slug.
@@ -460,6 +462,8 @@ def main(argv: Iterable[str] | None = None) -> int:
         return commands.import_file(config, args)
     if command == "export":
         return commands.export_file(config, args)
+    if command == "users":
+        return commands.users_command(config, args)
     raise SystemExit(f"unknown command {command}")
 
 

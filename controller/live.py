@@ -24,7 +24,7 @@ from controller.base import FINGERPRINT_KEY, LANGUAGE_COOKIE
 from controller.origin import origin_allowed
 from extends.live import Subscriber
 from extends.session import COOKIE_NAME
-from service import account, timezones
+from service import account, roles, timezones
 from service import live as live_service
 
 if TYPE_CHECKING:
@@ -115,7 +115,11 @@ class AdminSocket(LiveSocket):
             return False
         # A session opened before a password change is signed out, here as on every page.
         current = await app.run_service(account.session_fingerprint, int(user["id"]))
-        return current is not None and current == session.get(FINGERPRINT_KEY)
+        if current is None or current != session.get(FINGERPRINT_KEY):
+            return False
+        # The count is for those who moderate (service.roles).
+        acting = await app.run_service(roles.actor, int(user["id"]))
+        return acting.can(roles.MODERATE_COMMENTS)
 
     def open(self, *args: str) -> None:
         super().open(*args)

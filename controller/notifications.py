@@ -21,7 +21,7 @@ from controller.mail_content import render_mail
 from extends.errors import Unavailable
 from extends.mailer import InvalidAddress
 from extends.ratelimit import Rule
-from service import notifications
+from service import notifications, roles
 from service.notifications import Notice
 
 if TYPE_CHECKING:
@@ -169,6 +169,8 @@ class UnsubscribeHandler(BaseHandler):
 
 class NotificationSettingsHandler(AdminHandler):
     """POST /admin/account/notifications: email me about comments waiting for moderation."""
+
+    capability = roles.READ_ADMIN
 
     async def post(self) -> None:
         wanted = self.get_argument("notify_comments", "") == "1"

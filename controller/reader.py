@@ -78,6 +78,17 @@ class TagHandler(ListingHandler):
         await self.show_listing(listing, articles.tag_path(name), title, "tag")
 
 
+class AuthorHandler(ListingHandler):
+    """/author/<username>: an author's articles, with their feeds announced."""
+
+    async def get(self, username: str) -> None:
+        listing = await self.run(
+            articles.author_listing, username, self.page_number(), self.site.posts_per_page
+        )
+        title = self._("Author: %(name)s") % {"name": listing.heading}
+        await self.show_listing(listing, articles.author_path(username), title, "author")
+
+
 class SourceHandler(ListingHandler):
     async def get(self, code: str) -> None:
         listing = await self.run(
@@ -205,6 +216,12 @@ class TagFeedHandler(FeedHandler):
         await self.send_feed(kind, feed.entries, f"{self.site.title} · {feed.name}", feed.path)
 
 
+class AuthorFeedHandler(FeedHandler):
+    async def get(self, username: str, kind: str) -> None:  # type: ignore[override]
+        feed = await self.run(feeds.author_feed, username)
+        await self.send_feed(kind, feed.entries, f"{self.site.title} · {feed.name}", feed.path)
+
+
 class SitemapHandler(DocumentHandler):
     async def get(self) -> None:
         entries = await self.run(feeds.sitemap_entries)
@@ -218,6 +235,8 @@ routes = [
     (r"/category/([^/]{1,200})/feed\.(atom|rss)", CategoryFeedHandler),
     (r"/tag/([^/]+)", TagHandler),
     (r"/tag/([^/]+)/feed\.(atom|rss)", TagFeedHandler),
+    (r"/author/([^/]{1,64})", AuthorHandler),
+    (r"/author/([^/]{1,64})/feed\.(atom|rss)", AuthorFeedHandler),
     (r"/source/([a-z0-9_-]{1,32})", SourceHandler),
     (r"/archive", ArchiveIndexHandler),
     (r"/archive/([0-9]{4})/([0-9]{2})", MonthHandler),

@@ -18,7 +18,7 @@ from model.imports import ImportedItem, ImportJob, Redirect
 from model.mail import OutgoingMail, ReplySubscription
 from model.search import SearchDocument, SearchTerm
 from model.site import CounterFlush, DailyStat, Media, SiteSetting, Widget
-from model.user import RecoveryCode, User
+from model.user import Invitation, RecoveryCode, User
 
 __all__ = [
     "Article",
@@ -32,6 +32,7 @@ __all__ = [
     "DailyStat",
     "ImportJob",
     "ImportedItem",
+    "Invitation",
     "Media",
     "MenuItem",
     "OutgoingMail",

@@ -28,7 +28,7 @@ from model.user import User
 # Every relationship is lazy="raise": a service loads what a page needs up front,
 # so nothing can query behind a template's back on the IOLoop thread.
 
-ARTICLE_STATUSES = ("draft", "published", "scheduled")
+ARTICLE_STATUSES = ("draft", "pending", "published", "scheduled")
 # An article is dated, categorised and listed; a page (About, Contact) lives at /<slug>.
 CONTENT_KINDS = ("article", "page")
 MENU_ITEM_KINDS = ("category", "page", "link")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, false
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from model.base import Base, utcnow
@@ -28,6 +28,14 @@ class User(Base):
     # Email about comments waiting for moderation, in the language chosen when asked for.
     notify_comments: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     notify_language: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    # administrator, editor, author or contributor (service.roles).
+    role: Mapped[str] = mapped_column(
+        String(16), default="administrator", server_default="administrator"
+    )
+    # A disabled account cannot sign in, and its sessions end on their next request.
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A few words about the author, shown on their page (/author/<username>).
+    bio: Mapped[Optional[str]] = mapped_column(Text, default=None)
 
     @property
     def shown_name(self) -> str:
@@ -47,3 +55,20 @@ class RecoveryCode(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Invitation(Base):
+    """An emailed invitation to join with a role: its link is signed (service.invitations),
+    valid until ``expires_at`` and used once (``accepted_at``)."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    invited_by: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    accepted_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, default=None)

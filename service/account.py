@@ -15,6 +15,7 @@ from service.errors import Invalid, NotFound
 
 MAX_DISPLAY_NAME = 100
 MAX_EMAIL = 255
+MAX_BIO = 2000
 
 
 def password_fingerprint(password_hash: str) -> str:
@@ -27,8 +28,12 @@ def password_fingerprint(password_hash: str) -> str:
 
 
 def session_fingerprint(session: Session, user_id: int) -> str | None:
-    """The current fingerprint of a user (one small query), None when the user is gone."""
-    stored = session.scalar(select(User.password_hash).where(User.id == user_id))
+    """The current fingerprint of a user (one small query), None when the user is gone or
+    disabled: the database is shared, so a disabled account's sessions end on their next
+    request on every instance."""
+    stored = session.scalar(
+        select(User.password_hash).where(User.id == user_id, User.disabled.is_(False))
+    )
     return password_fingerprint(stored) if stored is not None else None
 
 
@@ -43,6 +48,7 @@ def get_account(session: Session, user_id: int) -> User:
 class ProfileForm:
     display_name: str
     email: str
+    bio: str = ""
 
 
 def update_profile(session: Session, user_id: int, form: ProfileForm) -> User:
@@ -64,8 +70,12 @@ def update_profile(session: Session, user_id: int, form: ProfileForm) -> User:
         )
         if taken is not None:
             raise Invalid("Another account already uses this email address.")
+    bio = form.bio.replace("\r\n", "\n").strip()
+    if len(bio) > MAX_BIO:
+        raise Invalid("The bio must be at most {limit} characters long.", limit=MAX_BIO)
     user.display_name = display_name
     user.email = email
+    user.bio = bio
     session.commit()
     return user
 

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
-from model import Article, Category, Source, Tag, article_tags
+from model import Article, Category, Source, Tag, User, article_tags
 from model.base import utcnow
 from model.pager import Pager
 from service import slugs, timezones
@@ -77,10 +77,16 @@ class ArticleSummary:
     reading_minutes: int = 1
     author_name: str = ""
     kind: str = "article"
+    author_username: str = ""
 
     @property
     def url(self) -> str:
         return page_path(self.slug) if self.kind == "page" else article_path(self.id, self.slug)
+
+    @property
+    def author_url(self) -> str:
+        """The byline's link: the author's page (empty when the article has no author)."""
+        return author_path(self.author_username) if self.author_username else ""
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,10 @@ def page_path(slug: str) -> str:
 
 def category_path(slug: str) -> str:
     return f"/category/{quote(slug, safe='')}"
+
+
+def author_path(username: str) -> str:
+    return "/author/" + quote(username, safe="")
 
 
 def tag_path(name: str) -> str:
@@ -173,6 +183,7 @@ def summarize(article: Article) -> ArticleSummary:
         reading_minutes=reading_minutes(article.content_html or article.content),
         author_name=author.shown_name if author else "",
         kind=article.kind,
+        author_username=author.username if author else "",
     )
 
 
@@ -258,6 +269,21 @@ def tag_listing(session: Session, name: str, page: int, per_page: int) -> Listin
     tagged = select(article_tags.c.article_id).where(article_tags.c.tag_id == tag.id)
     items, pager = _page(session, (*listable(), Article.id.in_(tagged)), page, per_page)
     return Listing(items, pager, heading=tag.name)
+
+
+def find_author(session: Session, username: str) -> User:
+    """The user at /author/<username>."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound("There is no such author.")
+    return user
+
+
+def author_listing(session: Session, username: str, page: int, per_page: int) -> Listing:
+    """An author's listed articles, newest first; the heading is the author's shown name."""
+    author = find_author(session, username)
+    items, pager = _page(session, (*listable(), Article.author_id == author.id), page, per_page)
+    return Listing(items, pager, heading=author.shown_name, intro=author.bio or "")
 
 
 def source_listing(session: Session, code: str, page: int, per_page: int) -> Listing:

@@ -61,6 +61,8 @@ class Dashboard:
     comments: int
     chart: TrafficChart
     recent_comments: list[CommentRow]
+    # Articles contributors submitted for review (status "pending").
+    pending_review: int = 0
 
 
 def _nice_ceiling(value: int) -> int:
@@ -168,6 +170,7 @@ def load_dashboard(
         published=by_status.get("published", 0),
         drafts=by_status.get("draft", 0),
         scheduled=by_status.get("scheduled", 0),
+        pending_review=by_status.get("pending", 0),
         pending_comments=comments.get("pending", 0),
         comments=sum(comments.values()),
         chart=build_chart(traffic(session, today, today_pv, today_uv)),

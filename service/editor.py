@@ -25,11 +25,12 @@ from model import (
 from model.base import utcnow
 from model.blog import ARTICLE_STATUSES
 from model.pager import Pager
-from service import menus, slugs, timezones
+from service import menus, roles, slugs, timezones
 from service.errors import Conflict, Invalid, NotFound, message
 from service.forms import parse_id
 from service.media import MediaItem, media_lookup, recent_images
 from service.rendering import RENDERER_VERSION, first_paragraph_text, render_markdown
+from service.roles import Actor
 from service.site import get_settings
 
 MAX_TITLE = 200
@@ -231,9 +232,11 @@ def editor_choices(session: Session, featured_image: str | None = None) -> Edito
     return EditorChoices(list(categories), list(sources), images)
 
 
-def load_article(session: Session, article_id: int, kind: str | None = None) -> Article:
+def load_article(
+    session: Session, article_id: int, kind: str | None = None, acting: Actor | None = None
+) -> Article:
     """Any article or page (drafts too; of ``kind`` when given) with its category, source and
-    tags."""
+    tags. With ``acting``: Forbidden unless that user's role may change it (service.roles)."""
     article = session.scalar(
         select(Article)
         .where(Article.id == article_id, *((Article.kind == kind,) if kind else ()))
@@ -246,6 +249,10 @@ def load_article(session: Session, article_id: int, kind: str | None = None) -> 
     )
     if article is None:
         raise NotFound("There is no such article.")
+    if acting is not None:
+        if article.kind == "page":
+            roles.require_can(acting, roles.MANAGE_CONTENT)
+        roles.require_edit(acting, article.author_id, article.status)
     return article
 
 
@@ -256,8 +263,13 @@ def save_article(
     author_id: int | None = None,
     now: dt.datetime | None = None,
     kind: str = "article",
+    acting: Actor | None = None,
 ) -> Article:
     """Create (``article_id`` None) or update an article or page from the editor's form.
+
+    With ``acting``, the role decides (service.roles): pages need the content capability, an
+    author changes only their own articles, a contributor only their own drafts and pending
+    articles and cannot publish or schedule (they submit for review: "pending").
 
     A published article keeps its previous version as a revision when its text changes.
     The HTML is rendered here, once per save, by the reader's renderer. A page has no
@@ -271,6 +283,12 @@ def save_article(
         raise Invalid("The title must be at most {limit} characters long.", limit=MAX_TITLE)
     if form.status not in ARTICLE_STATUSES:
         raise Invalid("Unknown status.")
+    if kind == "page":
+        roles.require_can(acting, roles.MANAGE_CONTENT)
+    if form.status in ("published", "scheduled"):
+        roles.require_can(acting, roles.PUBLISH_OWN)
+    if article_id is not None:
+        load_article(session, article_id, kind, acting)
     if kind == "page":
         form.category_id = form.source_id = form.tags = ""
     category_id = _optional_id(session, Category, form.category_id, message("Unknown category."))
@@ -298,7 +316,7 @@ def save_article(
         session.add(article)
         was_published = False
     else:
-        article = load_article(session, article_id, kind)
+        article = load_article(session, article_id, kind, acting)
         if is_stale(article, form):
             raise EditConflict()
         # The version moves in one conditional UPDATE: of two saves racing from the same
@@ -390,12 +408,10 @@ def save_article(
     return load_article(session, article.id)
 
 
-def delete_article(session: Session, article_id: int) -> None:
+def delete_article(session: Session, article_id: int, acting: Actor | None = None) -> None:
     """Delete an article or page; its comments, revisions, tag links, menu entries and old
-    slugs go with it."""
-    article = session.get(Article, article_id)
-    if article is None:
-        raise NotFound("There is no such article.")
+    slugs go with it. With ``acting``: only what that user's role may change."""
+    article = load_article(session, article_id, acting=acting)
     if article.kind == "page":
         menus.forget_target(session, "page", article_id)
     slugs.forget(session, article.kind, article_id)
@@ -425,9 +441,16 @@ def publish_scheduled_articles(session: Session, now: dt.datetime | None = None)
     return ids
 
 
-def list_articles(session: Session, filters: ArticleFilter) -> tuple[list[Article], Pager]:
-    """The admin's article (or page) list: every status, filtered, newest first."""
+def list_articles(
+    session: Session, filters: ArticleFilter, acting: Actor | None = None
+) -> tuple[list[Article], Pager]:
+    """The admin's article (or page) list: every status, filtered, newest first. An author
+    or contributor (``acting`` without the others' capability) sees only their own."""
     conditions = [Article.kind == filters.kind]
+    if filters.kind == "page":
+        roles.require_can(acting, roles.MANAGE_CONTENT)
+    if acting is not None and not acting.can(roles.EDIT_OTHERS):
+        conditions.append(Article.author_id == acting.id)
     if filters.status in ARTICLE_STATUSES:
         conditions.append(Article.status == filters.status)
     if filters.category_id is not None:
@@ -457,8 +480,10 @@ def list_articles(session: Session, filters: ArticleFilter) -> tuple[list[Articl
     return list(articles), pager
 
 
-def list_revisions(session: Session, article_id: int) -> tuple[Article, list[ArticleRevision]]:
-    article = load_article(session, article_id)
+def list_revisions(
+    session: Session, article_id: int, acting: Actor | None = None
+) -> tuple[Article, list[ArticleRevision]]:
+    article = load_article(session, article_id, acting=acting)
     revisions = session.scalars(
         select(ArticleRevision)
         .where(ArticleRevision.article_id == article_id)
@@ -519,9 +544,12 @@ def _comparable_text(title: str, summary: str, content: str) -> str:
     return f"# {title}\n\n{summary}\n\n{content}"
 
 
-def edit_conflict(session: Session, article_id: int, form: ArticleForm) -> ConflictView | None:
-    """When ``form`` was opened at an older version: the stored text against the submitted one."""
-    article = load_article(session, article_id)
+def edit_conflict(
+    session: Session, article_id: int, form: ArticleForm, acting: Actor | None = None
+) -> ConflictView | None:
+    """When ``form`` was opened at an older version: the stored text against the submitted one
+    (only for someone who may edit the article: nothing is shown to anyone else)."""
+    article = load_article(session, article_id, acting=acting)
     if not is_stale(article, form):
         return None
     stored = _comparable_text(article.title, article.summary, article.content)
@@ -531,24 +559,28 @@ def edit_conflict(session: Session, article_id: int, form: ArticleForm) -> Confl
     return ConflictView(article, form, diff_lines(stored, submitted))
 
 
-def revision_diff(session: Session, article_id: int, revision_id: int) -> RevisionView:
+def revision_diff(
+    session: Session, article_id: int, revision_id: int, acting: Actor | None = None
+) -> RevisionView:
     """What changed from a revision to the current article."""
-    article = load_article(session, article_id)
+    article = load_article(session, article_id, acting=acting)
     revision = _get_revision(session, article_id, revision_id)
     old = _comparable_text(revision.title, revision.summary, revision.content)
     new = _comparable_text(article.title, article.summary, article.content)
     return RevisionView(revision, article, diff_lines(old, new))
 
 
-def restore_revision(session: Session, article_id: int, revision_id: int) -> Article:
+def restore_revision(
+    session: Session, article_id: int, revision_id: int, acting: Actor | None = None
+) -> Article:
     """Bring a revision's text back; the text it replaces becomes a revision itself."""
-    article = load_article(session, article_id)
+    article = load_article(session, article_id, acting=acting)
     revision = _get_revision(session, article_id, revision_id)
     form = ArticleForm.from_article(article, get_settings(session).time_zone)
     form.title = revision.title
     form.content = revision.content
     form.summary = revision.summary
-    return save_article(session, article_id, form, kind=article.kind)
+    return save_article(session, article_id, form, kind=article.kind, acting=acting)
 
 
 def render_preview(session: Session, content: str) -> tuple[str, str]:

@@ -16,8 +16,10 @@ from service.articles import (
     ArticleSummary,
     MovedTo,
     article_path,
+    author_path,
     category_path,
     ensure_rendered,
+    find_author,
     find_category,
     listable,
     page_path,
@@ -91,6 +93,13 @@ def category_feed(session: Session, slug: str) -> ListingFeed | MovedTo:
         return category
     entries = feed_entries(session, conditions=(Article.category_id == category.id,))
     return ListingFeed(category.name, category_path(category.slug), entries)
+
+
+def author_feed(session: Session, username: str) -> ListingFeed:
+    """The feed of an author's listed articles."""
+    author = find_author(session, username)
+    entries = feed_entries(session, conditions=(Article.author_id == author.id,))
+    return ListingFeed(author.shown_name, author_path(author.username), entries)
 
 
 def tag_feed(session: Session, name: str) -> ListingFeed:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from controller.admin.base import AdminHandler, FormError
 from controller.audit_log import record_event
 from controller.base import FINGERPRINT_KEY
-from service import account, passwords
+from service import account, passwords, roles
 from service.account import ProfileForm
 
 
 class AccountHandler(AdminHandler):
+    capability = roles.READ_ADMIN
+
     async def get(self) -> None:
         await self.show()
 
@@ -26,7 +28,7 @@ class AccountHandler(AdminHandler):
             "admin/account.html",
             admin_section="account",
             user=user,
-            profile=profile or ProfileForm(user.display_name, user.email),
+            profile=profile or ProfileForm(user.display_name, user.email, user.bio or ""),
             error=error.message if error else None,
             password_minimum=passwords.MIN_PASSWORD_LENGTH,
             password_hints=password_hints or [],
@@ -36,6 +38,7 @@ class AccountHandler(AdminHandler):
         profile = ProfileForm(
             display_name=self.get_argument("display_name", ""),
             email=self.get_argument("email", ""),
+            bio=self.get_argument("bio", ""),
         )
         try:
             user = await self.run_form(account.update_profile, self.user.id, profile)

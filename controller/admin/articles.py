@@ -9,7 +9,7 @@ from typing import Any
 from controller.admin.base import AdminHandler, FormError, pager_base
 from controller.base import PageError
 from extends.clock import utc_datetime
-from service import autosave, editor, timezones
+from service import autosave, editor, roles, timezones
 from service.editor import ArticleFilter, ArticleForm
 
 FORM_FIELDS = [field.name for field in dataclasses.fields(ArticleForm)]
@@ -30,6 +30,8 @@ def editor_path(article: Any) -> str:
 
 
 class ArticleListHandler(AdminHandler):
+    capability = roles.EDIT_OWN
+
     async def get(self) -> None:
         filters = ArticleFilter(
             status=self.get_argument("status", ""),
@@ -38,7 +40,7 @@ class ArticleListHandler(AdminHandler):
             text=self.get_argument("q", "").strip()[:100],
             page=self.get_int_argument("page", 1),
         )
-        articles, pager = await self.run(editor.list_articles, filters)
+        articles, pager = await self.run(editor.list_articles, filters, self.actor)
         choices = await self.run(editor.editor_choices)
         self.render(
             "admin/articles.html",
@@ -61,11 +63,17 @@ class EditorHandler(AdminHandler):
     """/admin/articles/new and /admin/articles/<id>/edit: one editor for both (and, with
     ``kind`` "page", for pages: controller/admin/pages.py)."""
 
+    capability = roles.EDIT_OWN
+
     kind = "article"
 
     async def get(self, article_id: str | None = None) -> None:
         current_id = int(article_id) if article_id else None
-        article = await self.run(editor.load_article, current_id) if current_id else None
+        article = (
+            await self.run(editor.load_article, current_id, acting=self.actor)
+            if current_id
+            else None
+        )
         if article is not None and article.kind != self.kind:
             self.redirect(editor_path(article))
             return
@@ -86,7 +94,7 @@ class EditorHandler(AdminHandler):
         form.status = form.status or "draft"
         current_id = int(article_id) if article_id else None
         if current_id is not None:
-            conflict = await self.run(editor.edit_conflict, current_id, form)
+            conflict = await self.run(editor.edit_conflict, current_id, form, self.actor)
             if conflict is not None:
                 self.set_status(409)
                 self.render("admin/edit_conflict.html", admin_section="articles", view=conflict)
@@ -94,7 +102,13 @@ class EditorHandler(AdminHandler):
         now = utc_datetime(self.application.clock)
         try:
             article = await self.run_form(
-                editor.save_article, current_id, form, self.user.id, kind=self.kind, now=now
+                editor.save_article,
+                current_id,
+                form,
+                self.user.id,
+                kind=self.kind,
+                acting=self.actor,
+                now=now,
             )
         except FormError as error:
             existing = await self.run(editor.load_article, current_id) if current_id else None
@@ -106,6 +120,7 @@ class EditorHandler(AdminHandler):
             if self.kind == "article"
             else self._("The page is published."),
             "scheduled": self._("The article is scheduled."),
+            "pending": self._("The article is submitted for review."),
         }
         await self.done(
             messages[article.status],
@@ -149,6 +164,8 @@ class EditorHandler(AdminHandler):
 class PreviewHandler(AdminHandler):
     """POST the Markdown, get the HTML the reader will see (a fragment for the editor)."""
 
+    capability = roles.EDIT_OWN
+
     async def post(self) -> None:
         content = self.get_argument("content", "")
         html, toc_html = await self.run(editor.render_preview, content)
@@ -168,22 +185,34 @@ class PreviewHandler(AdminHandler):
 
 
 class RevisionListHandler(AdminHandler):
+    capability = roles.EDIT_OWN
+
     async def get(self, article_id: str) -> None:
-        article, revisions = await self.run(editor.list_revisions, int(article_id))
+        article, revisions = await self.run(
+            editor.list_revisions, int(article_id), acting=self.actor
+        )
         self.render(
             "admin/revisions.html", admin_section="articles", article=article, revisions=revisions
         )
 
 
 class RevisionDiffHandler(AdminHandler):
+    capability = roles.EDIT_OWN
+
     async def get(self, article_id: str, revision_id: str) -> None:
-        view = await self.run(editor.revision_diff, int(article_id), int(revision_id))
+        view = await self.run(
+            editor.revision_diff, int(article_id), int(revision_id), acting=self.actor
+        )
         self.render("admin/revision_diff.html", admin_section="articles", view=view)
 
 
 class RevisionRestoreHandler(AdminHandler):
+    capability = roles.EDIT_OWN
+
     async def post(self, article_id: str, revision_id: str) -> None:
-        article = await self.run(editor.restore_revision, int(article_id), int(revision_id))
+        article = await self.run(
+            editor.restore_revision, int(article_id), int(revision_id), acting=self.actor
+        )
         await self.done(
             self._("The revision is restored."),
             editor_path(article),
@@ -192,14 +221,16 @@ class RevisionRestoreHandler(AdminHandler):
 
 
 class DeleteArticleHandler(AdminHandler):
+    capability = roles.EDIT_OWN
+
     async def get(self, article_id: str) -> None:
-        article = await self.run(editor.load_article, int(article_id))
+        article = await self.run(editor.load_article, int(article_id), acting=self.actor)
         section = "pages" if article.kind == "page" else "articles"
         self.render("admin/article_delete.html", admin_section=section, article=article)
 
     async def post(self, article_id: str) -> None:
-        article = await self.run(editor.load_article, int(article_id))
-        await self.run(editor.delete_article, article.id)
+        article = await self.run(editor.load_article, int(article_id), acting=self.actor)
+        await self.run(editor.delete_article, article.id, self.actor)
         page = article.kind == "page"
         await self.done(
             self._("The page is deleted.") if page else self._("The article is deleted."),
@@ -212,6 +243,8 @@ class DeleteArticleHandler(AdminHandler):
 
 class AutosaveHandler(AdminHandler):
     """POST title, content and summary while the author types (editor-autosave.js)."""
+
+    capability = roles.EDIT_OWN
 
     async def post(self, article_id: str | None = None) -> None:
         self.set_header("Cache-Control", "no-store")
@@ -228,6 +261,9 @@ class AutosaveHandler(AdminHandler):
             summary=self.get_argument("summary", ""),
         )
         current_id = int(article_id) if article_id else None
+        if current_id is not None:
+            # Only someone who may edit the article keeps an autosave of it (403 otherwise).
+            await self.run(editor.load_article, current_id, acting=self.actor)
         saved_at = await self.run(
             autosave.save_autosave,
             current_id,
@@ -245,6 +281,8 @@ class AutosaveHandler(AdminHandler):
 
 class AutosaveDiscardHandler(AdminHandler):
     """The editor's notice: Discard forgets the autosave and reopens the stored text."""
+
+    capability = roles.EDIT_OWN
 
     async def post(self, article_id: str | None = None) -> None:
         current_id = int(article_id) if article_id else None

@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session
 
 from controller.base import BaseHandler, PageError
 from controller.twofactor import send_to_two_factor_setup
+from service import roles
 from service.errors import ServiceError
 from service.forms import parse_id
+from service.roles import Actor
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -37,12 +39,20 @@ class AdminHandler(BaseHandler):
 
     A session opened before the user's password changed was already signed out by
     BaseHandler.prepare.
+
+    Every request also needs the handler's ``capability`` (service.roles), checked against
+    the user's role as the database holds it now: without it the answer is 403. A handler
+    names what it needs; the default is the administrator's.
     """
+
+    capability: str = roles.MANAGE_SITE
+    actor: Actor
 
     async def prepare(self) -> None:
         await super().prepare()
         if self._finished or not await self.require_user():
             return
+        self.actor = await self.run(roles.require, self.user.id, self.capability)
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Frame-Options", "DENY")
         if await send_to_two_factor_setup(self):  # when the site requires it
@@ -100,4 +110,7 @@ class AdminHandler(BaseHandler):
         namespace = super().get_template_namespace()
         namespace.setdefault("admin_section", "")
         namespace["error"] = None
+        # What the signed-in user's role allows: the admin hides what it would refuse.
+        acting = getattr(self, "actor", None)
+        namespace["can"] = acting.can if acting is not None else (lambda capability: False)
         return namespace

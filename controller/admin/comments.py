@@ -5,7 +5,7 @@ from __future__ import annotations
 from controller import live, notifications
 from controller.admin.base import AdminHandler, FormError, pager_base
 from controller.base import PageError
-from service import moderation
+from service import moderation, roles
 from service import notifications as notifications_service
 from service.moderation import CommentFilter
 
@@ -18,6 +18,8 @@ def comment_scopes(article_ids: list[int]) -> list[str]:
 
 
 class CommentListHandler(AdminHandler):
+    capability = roles.MODERATE_COMMENTS
+
     async def get(self) -> None:
         filters = CommentFilter(
             status=self.get_argument("status", ""),
@@ -39,6 +41,8 @@ class CommentListHandler(AdminHandler):
 
 class ModerateHandler(AdminHandler):
     """POST /admin/comments/<id>/<action>, or /admin/comments/bulk with ids and action."""
+
+    capability = roles.MODERATE_COMMENTS
 
     async def post(self, comment_id: str | None = None, action: str | None = None) -> None:
         ids = [int(comment_id)] if comment_id else self.selected_ids()
@@ -68,6 +72,8 @@ class ModerateHandler(AdminHandler):
 
 
 class ReplyHandler(AdminHandler):
+    capability = roles.MODERATE_COMMENTS
+
     async def post(self, comment_id: str) -> None:
         content = self.get_argument("content", "")
         try:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from controller.admin.base import AdminHandler
 from model.base import utcnow
-from service import dashboard
+from service import dashboard, roles
 
 
 class DashboardHandler(AdminHandler):
+    capability = roles.READ_ADMIN
+
     async def get(self) -> None:
         today = utcnow().date()
         # Today's views the leader has not flushed yet still belong on the chart.

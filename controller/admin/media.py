@@ -11,7 +11,7 @@ import tornado.web
 from controller.admin.base import AdminHandler, FormError, pager_base
 from controller.origin import MEDIA_CONTENT_SECURITY_POLICY, set_security_headers
 from extends.storage import MediaStoreUnavailable
-from service import media
+from service import media, roles
 from service.images import MEDIA_FILE_PATTERN
 
 # Pages that may show an image (cards, article tops, shared-link tags) drop when it changes.
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 
 class MediaHandler(AdminHandler):
+    capability = roles.UPLOAD_MEDIA
+
     async def get(self) -> None:
         await self.show()
 
@@ -83,6 +85,8 @@ class MediaHandler(AdminHandler):
 class MediaEditHandler(AdminHandler):
     """One image: its sizes, alt text and caption (editable), and the articles that show it."""
 
+    capability = roles.MANAGE_MEDIA
+
     async def get(self, media_id: str) -> None:
         item = await self.run(media.get_media_item, int(media_id))
         self.render(
@@ -113,6 +117,8 @@ class MediaEditHandler(AdminHandler):
 
 class MediaDeleteHandler(AdminHandler):
     """GET: the confirmation page, listing the articles that show the image; POST: delete."""
+
+    capability = roles.MANAGE_MEDIA
 
     async def get(self, media_id: str) -> None:
         item = await self.run(media.get_media_item, int(media_id))

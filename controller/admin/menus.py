@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from controller.admin.base import AdminHandler, FormError
-from service import menus
+from service import menus, roles
 from service.menus import MenuItemForm
 
 # The header is cached under "nav"; every reader page shows it.
@@ -14,6 +14,8 @@ FORM_FIELDS = [field.name for field in dataclasses.fields(MenuItemForm)]
 
 
 class MenuAdminHandler(AdminHandler):
+    capability = roles.MANAGE_CONTENT
+
     def read_form(self) -> MenuItemForm:
         return MenuItemForm(**{name: self.get_argument(name, "") for name in FORM_FIELDS})
 
@@ -61,12 +63,16 @@ class MenuItemHandler(MenuAdminHandler):
 
 
 class MenuItemDeleteHandler(AdminHandler):
+    capability = roles.MANAGE_CONTENT
+
     async def post(self, item_id: str) -> None:
         await self.run(menus.delete_item, int(item_id))
         await self.done(self._("The menu entry is deleted."), "/admin/menus", *MENU_SCOPES)
 
 
 class MenuItemMoveHandler(AdminHandler):
+    capability = roles.MANAGE_CONTENT
+
     async def post(self, item_id: str) -> None:
         await self.run(menus.move_item, int(item_id), self.get_argument("direction", ""))
         await self.done(self._("The order is saved."), "/admin/menus", *MENU_SCOPES)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from controller.admin.articles import DeleteArticleHandler, EditorHandler
 from controller.admin.base import AdminHandler, pager_base
-from service import editor, slugs
+from service import editor, roles, slugs
 from service.editor import ArticleFilter
 
 
 class PageListHandler(AdminHandler):
+    capability = roles.MANAGE_CONTENT
+
     async def get(self) -> None:
         filters = ArticleFilter(
             kind="page",
@@ -16,7 +18,7 @@ class PageListHandler(AdminHandler):
             text=self.get_argument("q", "").strip()[:100],
             page=self.get_int_argument("page", 1),
         )
-        pages, pager = await self.run(editor.list_articles, filters)
+        pages, pager = await self.run(editor.list_articles, filters, self.actor)
         self.render(
             "admin/pages.html",
             admin_section="pages",
@@ -30,11 +32,15 @@ class PageListHandler(AdminHandler):
 class PageEditorHandler(EditorHandler):
     """/admin/pages/new and /admin/pages/<id>/edit: no category, tags or schedule."""
 
+    capability = roles.MANAGE_CONTENT
+
     kind = "page"
 
 
 class SlugHandler(AdminHandler):
     """GET /admin/slug?title=…: the slug the server would make (the editor's slug field)."""
+
+    capability = roles.EDIT_OWN
 
     async def get(self) -> None:
         title = self.get_argument("title", "")[:200]

@@ -8,7 +8,7 @@ from typing import Any
 from controller.admin.base import AdminHandler, FormError
 from controller.base import PageError
 from model import Category, Source
-from service import taxonomy
+from service import roles, taxonomy
 
 NAV_SCOPES = ("nav", "articles", "pages")
 
@@ -19,6 +19,8 @@ def tag_scopes(article_ids: list[int]) -> list[str]:
 
 class TaxonomyPageHandler(AdminHandler):
     """GET lists one kind (categories or sources); POST creates one."""
+
+    capability = roles.MANAGE_CONTENT
 
     kind = ""
     template = ""
@@ -115,6 +117,8 @@ class SourceHandler(TaxonomyPageHandler):
 class DeleteWithMoveHandler(AdminHandler):
     """Deleting a category or source: GET asks where its articles go, POST does it."""
 
+    capability = roles.MANAGE_CONTENT
+
     async def get(self, kind: str, item_id: str) -> None:
         page = await self.run(taxonomy.overview)
         rows: list[tuple[Category | Source, int]]
@@ -144,12 +148,16 @@ class DeleteWithMoveHandler(AdminHandler):
 
 
 class MoveHandler(AdminHandler):
+    capability = roles.MANAGE_CONTENT
+
     async def post(self, kind: str, item_id: str) -> None:
         await self.run(taxonomy.move, kind, int(item_id), self.get_argument("direction", ""))
         await self.done(self._("The order is saved."), f"/admin/{kind}", *NAV_SCOPES)
 
 
 class TagsHandler(AdminHandler):
+    capability = roles.MANAGE_CONTENT
+
     async def get(self) -> None:
         tags = await self.run(taxonomy.list_tags)
         self.render("admin/tags.html", admin_section="tags", tags=tags)
@@ -157,6 +165,8 @@ class TagsHandler(AdminHandler):
 
 class TagHandler(AdminHandler):
     """POST /admin/tags/<id>/(rename|merge|delete)."""
+
+    capability = roles.MANAGE_CONTENT
 
     async def post(self, tag_id: str, action: str) -> None:
         if action == "rename":

@@ -7,7 +7,7 @@ import segno
 from controller.admin.base import AdminHandler, FormError
 from controller.audit_log import record_event
 from controller.twofactor import PASSED_KEY, SETUP_URL, mark_two_factor_passed
-from service import twofactor
+from service import roles, twofactor
 
 # The secret being set up waits in the session until a code from the app confirms it.
 SETUP_KEY = "two_factor_setup"
@@ -15,6 +15,7 @@ MAX_INPUT = 1024
 
 
 class TwoFactorHandler(AdminHandler):
+    capability = roles.READ_ADMIN
     # Reachable while the site requires two-step verification and the user has none yet.
     open_without_two_factor = True
 

@@ -2,6 +2,7 @@
 claims are exclusive, a dead sender's claim times out, retries back off, failures are kept."""
 
 import asyncio
+import secrets
 
 import pytest
 
@@ -40,7 +41,9 @@ def make_queue(request, tmp_path):
         if request.param == "redis":
             client = RedisClient(request.getfixturevalue("redis_url"))
             cleanup.append(client.close)
-            return RedisMailQueue(client, POLICY, clock)
+            # Each test its own keys: the session's Redis keeps other tests' messages.
+            prefix = f"mail-test-{secrets.token_hex(4)}:"
+            return RedisMailQueue(client, POLICY, clock, prefix=prefix)
         url = _fresh_database(request.param, request, tmp_path)
         upgrade_database(make_settings(tmp_path, url))
         engine = make_engine(url, pool_size=2)
@@ -119,7 +122,7 @@ def test_failures_back_off_then_the_message_is_kept_as_failed_and_can_be_retried
     statuses, waits, failed_box, retried, twice, again, delivered, final = asyncio.run(scenario())
     assert statuses == [QUEUED, QUEUED, FAILED]
     # (a database keeps whole seconds, rounded up: never early)
-    assert [30 <= waits[0] <= 31, 60 <= waits[1] <= 61] == [True, True]
+    assert [30 <= waits[0] <= 31, 60 <= waits[1] <= 61] == [True, True], waits
     assert failed_box.pending == [] and len(failed_box.failed) == 1
     assert failed_box.failed[0].status == FAILED
     assert failed_box.failed[0].last_error == "SMTPServerDisconnected: gone"

@@ -439,7 +439,18 @@ def check(site: FuzzSite, fuzz: FuzzRequest, seen: list[tuple[str, int]]) -> Non
     assert "Traceback (most recent call last)" not in body, fuzz.describe()
 
 
-SAMPLES = ["1", "python", "guest", "en_US", "atom", "2024", "01", "a" * 16, "0" * 32 + ".png"]
+SAMPLES = [
+    "1",
+    "python",
+    "guest",
+    "en_US",
+    "atom",
+    "2024",
+    "01",
+    "a" * 16,
+    "0" * 32,
+    "0" * 32 + ".png",
+]
 
 
 def sample_path(route: FuzzRoute) -> str:

@@ -156,10 +156,18 @@ def _start_seaweedfs(
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 
-    ports = SeaweedPorts.free()
     access_key, secret_key = secrets.token_hex(10), secrets.token_urlsafe(24)
-    log(f"starting SeaweedFS (S3 on 127.0.0.1:{ports.s3})")
-    process = start_seaweedfs(directory, ports, access_key, secret_key)
+    for attempt in range(3):
+        ports = SeaweedPorts.free()
+        log(f"starting SeaweedFS (S3 on 127.0.0.1:{ports.s3})")
+        try:
+            process = start_seaweedfs(directory, ports, access_key, secret_key)
+            break
+        except ClusterError:
+            # A free port can be taken by someone else before weed binds it (it also binds
+            # port + 10000 for gRPC): pick new ones.
+            if attempt == 2:
+                raise
     # What restart_stopped_servers needs to start it again exactly so.
     (directory / "ports.json").write_text(json.dumps(dataclasses.asdict(ports)))
     services["seaweedfs"] = Service(process.pid, ports.s3, seaweedfs_marker(ports.s3), role="s3")

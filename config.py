@@ -70,6 +70,12 @@ class Settings:
     shutdown_grace_seconds: float = 10.0
     qr_ticket_seconds: int = 120
     qr_wait_seconds: float = 25.0
+    # Anonymous endpoints one client could flood (per address, shared by every instance):
+    # QR sign-in codes created, and comment posts tried (accepted or not) a minute.
+    qr_tickets_per_minute: int = 20
+    comment_attempts_per_minute: int = 30
+    # A comment posted sooner than this after its form was shown looks automated.
+    comment_min_seconds: float = 3.0
     log_level: str = "INFO"
     # Outgoing mail (README, "Email"): smtp://user:pass@host:587 (STARTTLS), smtps://… (TLS),
     # smtp://host:25 (a local relay); empty: messages go to the log. Never shown in a repr.

@@ -186,7 +186,15 @@ class Application(tornado.web.Application):
         )
         # Guards: sign-in attempts, comment spam, QR sign-in tickets (all shared over Redis).
         self.throttle = build_throttle(self.redis_clients, clock=clock)
-        self.comment_guard = CommentGuard.build(self.redis_clients, clock)
+        self.comment_guard = CommentGuard.build(
+            self.redis_clients,
+            clock,
+            attempts_per_minute=config.comment_attempts_per_minute,
+            min_seconds=config.comment_min_seconds,
+        )
+        self.qr_limit = build_rate_limit(
+            self.redis_clients, config.qr_tickets_per_minute, 60, "ratelimit:qr:", clock
+        )
         # Live pages (WebSocket): this process's open connections, and the bus between instances.
         self.live = LiveHub()
         self.live_bus = build_live_bus(coordinator, self.live)

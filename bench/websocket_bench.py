@@ -118,9 +118,10 @@ def post_comment(url: str, article_id: int) -> float:
     """Fill the comment form as a reader does; returns the time it was sent."""
     browser = requests.Session()
     page = browser.get(f"{url}/article/{article_id}", timeout=10).text
-    form_time = re.search(r'name="form_time" value="([^"]+)"', page)
-    if form_time is None:
+    if 'id="comment-form"' not in page:
         raise RuntimeError("the article has no comment form")
+    # What the form's script fetches: this visitor's token (a cookie) and the form's time.
+    form_time = browser.get(f"{url}/article/{article_id}/comment", timeout=10).json()["form_time"]
     time.sleep(FORM_WAIT_SECONDS)
     sent = time.perf_counter()
     response = browser.post(
@@ -130,7 +131,7 @@ def post_comment(url: str, article_id: int) -> float:
             "author_name": "Bench",
             "author_email": "bench@example.org",
             "content": "One comment for every open page.",
-            "form_time": form_time.group(1),
+            "form_time": form_time,
         },
         allow_redirects=False,
         timeout=30,

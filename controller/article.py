@@ -24,18 +24,34 @@ HONEYPOT_FIELD = "website"
 
 @dataclass
 class CommentGuard:
-    """Spam defence without third parties: a honeypot, a minimum time, a per-IP limit."""
+    """Spam defence without third parties: a honeypot, a minimum time, per-IP limits.
+
+    ``limiter`` counts comments that pass the other checks (five a minute); ``attempts``
+    counts every post, refused ones included, so a flood of bad posts is answered by a
+    short 429 page before any article is loaded or drawn.
+    """
 
     limiter: RateLimit
+    attempts: RateLimit
     clock: Clock
     min_seconds: float = 3.0
     max_age_days: float = 2.0
 
     @classmethod
-    def build(cls, redis_clients: list[RedisClient], clock: Clock) -> CommentGuard:
-        """Five comments a minute per address, counted in Redis across every instance."""
+    def build(
+        cls,
+        redis_clients: list[RedisClient],
+        clock: Clock,
+        *,
+        attempts_per_minute: int = 30,
+        min_seconds: float = 3.0,
+    ) -> CommentGuard:
+        """The limits per address, counted in Redis across every instance."""
         limiter = build_rate_limit(redis_clients, 5, 60, "ratelimit:comment:", clock)
-        return cls(limiter=limiter, clock=clock)
+        attempts = build_rate_limit(
+            redis_clients, attempts_per_minute, 60, "ratelimit:comment-try:", clock
+        )
+        return cls(limiter=limiter, attempts=attempts, clock=clock, min_seconds=min_seconds)
 
 
 class ArticleHandler(ReaderHandler):
@@ -81,12 +97,33 @@ class ArticleHandler(ReaderHandler):
 
 
 class CommentHandler(ArticleHandler):
-    """POST /article/<id>/comment: a refused comment shows the page again, text kept."""
+    """POST /article/<id>/comment: a refused comment shows the page again, text kept.
+
+    GET gives this visitor the form's XSRF token and signed time as JSON (never cached):
+    the article page itself is shared by every visitor and carries neither.
+    """
+
+    def initialize(self) -> None:
+        super().initialize()
+        self.xsrf_refused = False
 
     def page_cacheable(self) -> bool:
         return False
 
+    def check_xsrf_cookie(self) -> None:
+        # A form from a cached page whose script did not run (no JavaScript, a stale tab):
+        # instead of a bare 403, post() shows the comment back to confirm, nothing posted.
+        try:
+            super().check_xsrf_cookie()
+        except tornado.web.HTTPError:
+            self.xsrf_refused = True
+
+    async def get(self, article_id: str, slug: str | None = None) -> None:
+        self.set_header("Cache-Control", "no-store")
+        self.finish({"xsrf": self.xsrf_token.decode(), "form_time": self.signed_form_time()})
+
     async def post(self, article_id: str) -> None:
+        await self.limit_attempts()
         form = comments.CommentForm(
             author_name=self.get_argument("author_name", ""),
             author_email=self.get_argument("author_email", ""),
@@ -97,7 +134,13 @@ class CommentHandler(ArticleHandler):
             form = comments.CommentForm(
                 self.current_user.shown_name, form.author_email, form.content, form.reply_to
             )
-        refusal = await self.spam_refusal()
+        if self.xsrf_refused:
+            refusal: tuple[int, str] | None = (
+                403,
+                self._("Please confirm your comment: check it and post it again."),
+            )
+        else:
+            refusal = await self.spam_refusal()
         if refusal is None:
             try:
                 posted = await self.run(
@@ -127,6 +170,23 @@ class CommentHandler(ArticleHandler):
             self.redirect(f"{posted.article_url}?comment=pending#comment-form", status=303)
         else:
             self.redirect(f"{posted.article_url}#floor-{posted.floor}", status=303)
+
+    async def limit_attempts(self) -> None:
+        """429 (a short page, nothing loaded) once this address posts too often."""
+        try:
+            retry_after = await self.application.comment_guard.attempts.hit(
+                self.request.remote_ip or ""
+            )
+        except RateLimitUnavailable:
+            # Redis is down: the per-comment checks below still stand.
+            log.warning("comment attempt limit unavailable; letting a post through")
+            return
+        if retry_after:
+            raise PageError(
+                429,
+                self._("You are commenting too often. Please wait a minute and try again."),
+                retry_after=retry_after,
+            )
 
     def wants_replies(self) -> bool:
         return self.get_argument("notify_replies", "") == "1"

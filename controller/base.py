@@ -92,6 +92,9 @@ class BaseHandler(tornado.web.RequestHandler):
     def set_default_headers(self) -> None:
         # Every page: reader, admin, sign-in, QR, feeds and error pages (see controller.origin).
         set_security_headers(self)
+        if self.application.shutting_down:
+            # nginx keeps its connections to the instances open: a stopping one drops them.
+            self.set_header("Connection", "close")
 
     def public_base_url(self) -> str:
         """Scheme and host for absolute URLs: BLOG_BASE_URL, else what the request used."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import io
 from typing import Any
 
 import segno
@@ -14,6 +16,7 @@ from controller.twofactor import (
     passed_two_factor,
 )
 from extends.qr import QrTickets
+from extends.ratelimit import RateLimitUnavailable
 from service import user_agents, users
 
 QR_COOKIE = "qr"
@@ -39,6 +42,7 @@ class QrLoginHandler(QrBaseHandler):
             "agent": self.request.headers.get("User-Agent", "")[:200],
             "next": next_url,
         }
+        await self.limit_tickets()
         token = await self.tickets.create(desktop)
         # Only the browser holding this cookie may claim the ticket once it is confirmed.
         self.set_signed_cookie(
@@ -49,19 +53,54 @@ class QrLoginHandler(QrBaseHandler):
             samesite="Lax",
             secure=self.application.config.secure_cookies,
         )
-        scan_url = f"{self.public_base_url()}/auth/qr/scan/{token}"
-        svg = segno.make(scan_url, error="m").svg_inline(
-            scale=5, border=2, dark="#000", light="#fff", title=self._("Sign-in code")
-        )
         self.set_header("Cache-Control", "no-store")
+        # The code itself is drawn by the image request (QrCodeHandler): this page stays cheap.
         self.render(
             "auth/qr.html",
             token=token,
-            qr_svg=svg,
-            scan_url=scan_url,
+            scan_url=scan_url(self.public_base_url(), token),
             ttl=self.application.config.qr_ticket_seconds,
             page_title=self._("Sign in with your phone"),
         )
+
+    async def limit_tickets(self) -> None:
+        """A 429 page once this address asks for too many codes (each is a Redis ticket)."""
+        try:
+            retry_after = await self.application.qr_limit.hit(self.request.remote_ip or "")
+        except RateLimitUnavailable:
+            # Without Redis no ticket can be made either: the ticket store answers 503.
+            return
+        if retry_after:
+            raise PageError(
+                429,
+                self._("Too many sign-in codes were asked for. Please wait a minute."),
+                retry_after=retry_after,
+            )
+
+
+def scan_url(base_url: str, token: str) -> str:
+    """What the phone opens: the code's content."""
+    return f"{base_url}/auth/qr/scan/{token}"
+
+
+@functools.lru_cache(maxsize=256)
+def qr_code_svg(url: str) -> bytes:
+    """The code as an SVG image; kept for a replayed request (drawing one takes ~10 ms)."""
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="svg", scale=5, border=2, dark="#000", light="#fff")
+    return out.getvalue()
+
+
+class QrCodeHandler(QrBaseHandler):
+    """The desktop's code image, for the browser that holds the ticket only."""
+
+    async def get(self, token: str) -> None:
+        self.set_header("Cache-Control", "no-store")
+        owned = self.get_signed_cookie(QR_COOKIE, max_age_days=1)
+        if owned is None or owned.decode() != token:
+            raise PageError(403, self._("This sign-in code belongs to another browser."))
+        self.set_header("Content-Type", "image/svg+xml")
+        self.finish(qr_code_svg(scan_url(self.public_base_url(), token)))
 
 
 class QrWaitHandler(QrBaseHandler):
@@ -163,6 +202,7 @@ class QrScanHandler(QrBaseHandler):
 
 routes = [
     (r"/auth/qr", QrLoginHandler),
+    (r"/auth/qr/code/([A-Za-z0-9_-]{16,64})", QrCodeHandler),
     (r"/auth/qr/wait/([A-Za-z0-9_-]{16,64})", QrWaitHandler),
     (r"/auth/qr/scan/([A-Za-z0-9_-]{16,64})", QrScanHandler),
 ]

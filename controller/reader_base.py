@@ -1,41 +1,43 @@
 """ReaderHandler: what every reader page shares — navigation, sidebar, counting, the page cache.
 
 The full-page cache keeps the HTML of pages anonymous visitors see (no session
-cookie, so no flash and no user). Nothing personal is cached: the XSRF field and
-the comment form's signed time are placeholders filled for each request, and
-cookies are set on each response, never stored with the page.
+cookie, so no flash and no user). Such a page is the same bytes for everyone, so
+nginx's micro-cache may keep it too: it sets no cookie and holds no token. The
+comment form's XSRF field and signed time are left empty there; its script fills
+them from ``GET /article/<id>/comment`` (uncached), and a post without them gets
+the form back with its text to confirm (controller/article.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import hashlib
+import hmac
 import re
-import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from controller.base import BaseHandler
+from controller.base import LANGUAGE_COOKIE, BaseHandler
 from controller.origin import content_security_policy
 from extends.session import COOKIE_NAME
 from model.base import utcnow
 from service import appearance, stats, widgets
 
-VISITOR_COOKIE = "vid"
 PAGE_TTL_SECONDS = 300
 SIDEBAR_TTL_SECONDS = 60
 # Every reader page shows the navigation, the sidebar and the settings: any of them drops it.
 PAGE_SCOPES = ("pages", "settings", "nav", "widgets", "articles", "comments", "stats")
 PAGE_ARGUMENTS = ("page", "reply_to", "comment")
-XSRF_PLACEHOLDER = "<!--inkwell:xsrf-->"
-FORM_TIME_PLACEHOLDER = "inkwell-form-time-placeholder"
+# What a shared page carries in place of a visitor's token: an empty field the script fills.
+EMPTY_XSRF_FIELD = '<input type="hidden" name="_xsrf" value="">'
 FORM_TIME_NAME = "comment_form_time"
 _BOT = re.compile(
     r"bot|crawl|spider|slurp|archiver|facebookexternalhit|embedly|preview|monitor|"
     r"curl|wget|python-requests|python-urllib|httpclient|feedfetcher|headlesschrome",
     re.IGNORECASE,
 )
-_VISITOR_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,8 @@ class ReaderHandler(BaseHandler):
             if cached is not None:
                 await self.count_view(cached.article_id, cached.content_type)
                 self.set_header("Content-Type", cached.content_type)
-                self.finish(self.personalise(cached.body))
+                self.vary_on_browser_language()
+                self.finish(cached.body)
                 return
 
     async def head(self, *args: str) -> None:
@@ -153,28 +156,32 @@ class ReaderHandler(BaseHandler):
             await self.count_view(article_id, content_type)
         self.set_status(status)
         self.set_header("Content-Type", content_type)
-        self.finish(self.personalise(body))
+        if self.page_cacheable():
+            self.vary_on_browser_language()
+        self.finish(body)
 
-    def personalise(self, body: str) -> str:
-        """Fill what belongs to this visitor into a page that may come from the cache."""
-        if XSRF_PLACEHOLDER in body:
-            body = body.replace(XSRF_PLACEHOLDER, super().xsrf_form_html())
-        if FORM_TIME_PLACEHOLDER in body:
-            body = body.replace(FORM_TIME_PLACEHOLDER, self._signed_form_time())
-        return body
+    def vary_on_browser_language(self) -> None:
+        """A shared page in the language the browser asked for says so to caches (nginx)."""
+        if (
+            not self.get_cookie(LANGUAGE_COOKIE)
+            and self.site.language not in self.application.languages
+        ):
+            self.set_header("Vary", "Accept-Language")
 
     def xsrf_form_html(self) -> str:
+        # A page everyone shares carries no visitor's token (and sets no _xsrf cookie).
         if self._rendering_for_cache:
-            return XSRF_PLACEHOLDER
+            return EMPTY_XSRF_FIELD
         return super().xsrf_form_html()
 
     def comment_form_time(self) -> str:
         """The signed moment the comment form was shown (checked against quick robots)."""
         if self._rendering_for_cache:
-            return FORM_TIME_PLACEHOLDER
-        return self._signed_form_time()
+            return ""
+        return self.signed_form_time()
 
-    def _signed_form_time(self) -> str:
+    def signed_form_time(self) -> str:
+        """Now, signed: the comment form's "shown at" that a post must bring back."""
         return self.create_signed_value(
             FORM_TIME_NAME, str(int(self.application.clock.time()))
         ).decode()
@@ -191,18 +198,19 @@ class ReaderHandler(BaseHandler):
             return
         if self.is_robot():
             return
-        visitor = self.get_cookie(VISITOR_COOKIE) or ""
-        if not _VISITOR_ID.match(visitor):
-            visitor = secrets.token_hex(16)
-            self.set_cookie(
-                VISITOR_COOKIE,
-                visitor,
-                expires_days=730,
-                httponly=True,
-                samesite="Lax",
-                secure=self.application.config.secure_cookies,
-            )
-        await self.application.counters.record(utcnow().date(), visitor, article_id)
+        today = utcnow().date()
+        await self.application.counters.record(today, self.visitor_id(today), article_id)
+
+    def visitor_id(self, day: datetime.date) -> str:
+        """Who counts as one visitor today, without a cookie (a shared page sets none).
+
+        A keyed hash of the day, the address and the browser: the same person on the same
+        day counts once, and nothing links one day's id to the next or to an address.
+        """
+        secret = str(self.application.settings["cookie_secret"]).encode()
+        agent = self.request.headers.get("User-Agent", "")
+        seen = f"{day.isoformat()}|{self.request.remote_ip or ''}|{agent}".encode()
+        return hmac.new(secret, seen, hashlib.sha256).hexdigest()[:32]
 
     # --- what every page shows --------------------------------------------------------
 

@@ -9,7 +9,11 @@ from tests.support.live import BlogClient
 def test_desktop_page_signs_in_when_the_phone_confirms(live, admin, page):
     page.goto(live.url + "/auth/qr")
     code = page.locator("#qr-code")
-    assert code.locator("svg").count() == 1
+    image = code.locator("img")
+    image.wait_for()
+    assert page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+    )
     token = code.get_attribute("data-token")
     assert page.locator("#qr-status").inner_text() == "Waiting for your phone…"
 

@@ -215,14 +215,15 @@ def fill(site: XssSite) -> None:
     for number, article_id in enumerate(site.article_ids[:12]):
         page = reader.get(f"/article/{article_id}")
         page = reader.follow(page) if page.status_code == 301 else page
-        form_time = re.search(r'name="form_time" value="([^"]+)"', page.text)
-        assert form_time, "the article page has a comment form"
+        assert 'id="comment-form"' in page.text, "the article page has a comment form"
+        # What the form's script fetches: this visitor's token (a cookie) and form time.
+        form_time = reader.get(f"/article/{article_id}/comment").json()["form_time"]
         form = {
             "author_name": SHORT[number % len(SHORT)],
             "author_email": EMAILS[number % len(EMAILS)],
             "content": "\n".join(PAYLOADS[number * 5 : number * 5 + 5]),
             "reply_to": "",
-            "form_time": form_time.group(1),
+            "form_time": form_time,
         }
         posted(reader.post_form(f"/article/{article_id}/comment", form))
     # An edit, so the revisions pages have something to diff.

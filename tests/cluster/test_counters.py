@@ -68,9 +68,10 @@ def test_views_on_every_instance_add_up_after_a_flush(cluster):
     database_url = cluster.state.database_url
     before = totals(database_url, article_id)
 
-    # Each visitor (own cookie jar) reads through nginx and directly from every instance.
-    for _ in range(VISITORS):
+    # Each visitor (own browser) reads through nginx and directly from every instance.
+    for visitor_number in range(VISITORS):
         visitor = cluster.client()
+        visitor.headers["User-Agent"] = f"Mozilla/5.0 (X11; Linux x86_64) Visitor/{visitor_number}"
         for number in range(HOME_VIEWS_EACH):
             base = cluster.url if number % 2 else cluster.instance_url(cluster.ports[number % 3])
             assert visitor.get(base + "/").status_code == 200

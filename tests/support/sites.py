@@ -50,6 +50,7 @@ def module_site(
         assert live.app is not None
         live.app.comment_guard.min_seconds = 0
         live.app.comment_guard.limiter = MemoryRateLimit(limit=100_000, window=60)
+        live.app.comment_guard.attempts = MemoryRateLimit(limit=100_000, window=60)
         yield live
     finally:
         live.stop()

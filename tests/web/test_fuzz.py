@@ -401,9 +401,9 @@ def fuzz_site(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator
     url = database_url_for(request.param, directory, mariadb)
     with module_site(directory, url, qr_wait_seconds=1.0) as live:
         anonymous = BlogClient(live.url)
-        page = anonymous.get("/article/1")
-        found = re.search(r'name="form_time" value="([^"]+)"', page.text)
-        yield FuzzSite(live, anonymous, signed_in_client(live), found.group(1) if found else "")
+        # What the comment form's script fetches: a signed "form shown at" time.
+        form_time = anonymous.get("/article/1/comment").json()["form_time"]
+        yield FuzzSite(live, anonymous, signed_in_client(live), form_time)
 
 
 def send(site: FuzzSite, fuzz: FuzzRequest) -> tuple[int, str]:

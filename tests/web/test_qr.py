@@ -13,8 +13,13 @@ from tests.support.live import BlogClient
 def open_code(desktop: BlogClient) -> str:
     response = desktop.get("/auth/qr")
     assert response.status_code == 200
-    assert "<svg" in response.text
-    return re.search(r'data-token="([A-Za-z0-9_-]+)"', response.text).group(1)
+    token = re.search(r'data-token="([A-Za-z0-9_-]+)"', response.text).group(1)
+    # The code is an image drawn by its own request, for this browser only.
+    assert f'<img src="/auth/qr/code/{token}"' in response.text
+    image = desktop.get(f"/auth/qr/code/{token}")
+    assert image.status_code == 200 and image.headers["Content-Type"] == "image/svg+xml"
+    assert "<svg" in image.text and image.headers["Cache-Control"] == "no-store"
+    return token
 
 
 def sign_in(client: BlogClient) -> None:
@@ -140,3 +145,25 @@ def test_desktop_and_phone_on_different_instances_share_the_ticket(
     phone.post_form(f"/auth/qr/scan/{token}", {"action": "confirm"})
     assert desktop.get(f"/auth/qr/wait/{token}?since=scanned").json()["status"] == "signed_in"
     assert is_signed_in(desktop)
+
+
+def test_the_code_image_is_only_for_the_browser_that_asked(live, admin):
+    desktop = BlogClient(live.url)
+    token = open_code(desktop)
+    refused = BlogClient(live.url).get(f"/auth/qr/code/{token}")
+    assert refused.status_code == 403 and "<svg" not in refused.text
+
+
+def test_one_address_asking_for_codes_too_often_gets_429_from_every_instance(
+    start_app, sqlite_url, redis_url
+):
+    first = start_app(sqlite_url, redis_urls=[redis_url], qr_tickets_per_minute=3)
+    second = start_app(sqlite_url, redis_urls=[redis_url], qr_tickets_per_minute=3)
+    statuses = [BlogClient(app.url).get("/auth/qr").status_code for app in (first, second, first)]
+    assert statuses == [200, 200, 200]
+    # The limit is shared: the fourth code, asked of either instance, is refused.
+    for app in (second, first):
+        refused = BlogClient(app.url).get("/auth/qr")
+        assert refused.status_code == 429
+        assert int(refused.headers["Retry-After"]) > 0
+        assert "Too many sign-in codes were asked for" in refused.text

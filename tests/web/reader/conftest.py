@@ -13,7 +13,7 @@ from model import Article, Category
 from service.demo import load_demo_site
 from service.site import ensure_settings
 
-_FORM_TIME = re.compile(r'name="form_time" value="([^"]+)"')
+_FORM_ACTION = re.compile(r'id="comment-form" action="([^"]+)"')
 
 
 @pytest.fixture
@@ -22,6 +22,7 @@ def site(live: Any) -> Any:
     live.service(load_demo_site)
     live.app.comment_guard.min_seconds = 0
     live.app.comment_guard.limiter = MemoryRateLimit(limit=1000, window=60)
+    live.app.comment_guard.attempts = MemoryRateLimit(limit=1000, window=60)
     return live
 
 
@@ -55,10 +56,14 @@ def article_url(article: Article) -> str:
 
 
 def form_time(client: Any, path: str) -> str:
+    """Open the page, then do what its comment-form script does: fetch this visitor's token
+    and signed form time (the _xsrf cookie lands in the client's jar); the form's time."""
     response = client.get(path)
-    match = _FORM_TIME.search(response.text)
+    match = _FORM_ACTION.search(response.text)
     assert match, "the article page has a comment form"
-    return match.group(1)
+    tokens = client.get(match.group(1))
+    assert tokens.status_code == 200 and tokens.headers["Cache-Control"] == "no-store"
+    return tokens.json()["form_time"]
 
 
 def post_comment(client: Any, article: Article, content: str, **fields: Any) -> Any:

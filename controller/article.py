@@ -162,6 +162,8 @@ class CommentHandler(ArticleHandler):
         await self.invalidate(
             f"comments:{article_id}", "comments", f"article:{article_id}", "pages", "stats"
         )
+        # The article nginx may still hold for a second is not what this commenter sees next.
+        self.mark_wrote()
         await live.comments_changed(self.application, [int(article_id)], [posted.id])
         notifications.comment_posted(
             self, posted.id, posted.pending, form.author_email.strip(), self.wants_replies()

@@ -266,13 +266,18 @@ class BaseHandler(tornado.web.RequestHandler):
             and self.get_status() < 400
             and not self._headers_written
         ):
-            self.set_cookie(
-                WROTE_COOKIE,
-                str(int(self.application.clock.time())),
-                expires_days=WROTE_PIN_SECONDS / 86400,
-                httponly=True,
-                samesite="Lax",
-            )
+            self.mark_wrote()
+
+    def mark_wrote(self) -> None:
+        """This browser just wrote: for WROTE_PIN_SECONDS it reads from the primary, and
+        nginx's micro-cache neither serves nor keeps its pages (deploy/nginx)."""
+        self.set_cookie(
+            WROTE_COOKIE,
+            str(int(self.application.clock.time())),
+            expires_days=WROTE_PIN_SECONDS / 86400,
+            httponly=True,
+            samesite="Lax",
+        )
 
     async def sign_in(self, user: User) -> None:
         """Attach a user to a new session id (the old id is retired)."""

@@ -131,6 +131,7 @@ def start_cluster(
     *,
     database_url: str | None = None,
     instance_env: dict[str, str] | None = None,
+    microcache: bool = False,
 ) -> Iterator[RunningCluster]:
     """The cluster over a fresh database of ``mariadb_server`` (or over ``database_url``)."""
     base = tmp_path_factory.mktemp("cluster")
@@ -145,6 +146,7 @@ def start_cluster(
             http_port,
             redis_url=redis.url,
             database_url=database_url or _new_database(mariadb_server),
+            microcache=microcache,
             instance_env={
                 **(instance_env or {}),
                 "BLOG_LEASE_TTL_MS": str(LEASE_TTL_MS),

@@ -90,6 +90,31 @@ def test_media_is_sandboxed_and_never_sniffed():
     assert "proxy_next_upstream error timeout http_502 http_503;" in text
 
 
+def test_connections_to_the_instances_are_kept_open_but_websockets_still_upgrade():
+    text = render_site_example()
+    upstream = text.split("upstream inkwell {", 1)[1].split("}", 1)[0]
+    assert "keepalive 64;" in upstream
+    assert "proxy_http_version 1.1;" in text
+    # No Connection header for a plain request (keepalive), "upgrade" for a WebSocket.
+    connection = text.split("map $http_upgrade $inkwell_connection {", 1)[1].split("}", 1)[0]
+    assert "default upgrade;" in connection and '""      "";' in connection
+    assert "proxy_set_header Connection $inkwell_connection;" in text
+    assert "proxy_set_header Upgrade $http_upgrade;" in text
+
+
+def test_the_micro_cache_never_holds_requests_behind_its_lock():
+    text = render_site_example()
+    pages = text.split("    location / {", 1)[1].split("}", 1)[0]
+    assert "proxy_cache_lock_timeout 200ms;" in pages
+    assert "proxy_cache_use_stale updating;" in pages
+    assert "proxy_cache_background_update on;" in pages
+    assert "add_header X-Cache-Status $upstream_cache_status always;" in pages
+    # Signed-in visitors and a browser that just commented skip it; the language is in the key.
+    assert "proxy_cache_bypass $inkwell_skip_cache;" in pages
+    assert 'map "$cookie_sid$cookie_rw" $inkwell_skip_cache {' in text
+    assert "proxy_cache_key $scheme$host$request_uri$cookie_lang;" in pages
+
+
 def test_hsts_is_sent_over_https_and_an_https_server_is_shown():
     text = render_site_example()
     assert 'https   "max-age=31536000";' in text

@@ -214,3 +214,27 @@ def test_fifty_comments_at_once_get_floors_one_to_fifty(site):
     assert statuses == [303] * 50
     assert floors(site, article.id) == list(range(1, 51))
     assert "50 comments" in page_text(readers[0].get(f"/article/{article.id}/{article.slug}").text)
+
+
+def test_one_address_flooding_comment_posts_gets_429_from_every_instance(
+    start_app, sqlite_url, redis_url
+):
+    from service.demo import load_demo_site
+
+    first = start_app(sqlite_url, redis_urls=[redis_url], comment_attempts_per_minute=3)
+    second = start_app(sqlite_url, redis_urls=[redis_url], comment_attempts_per_minute=3)
+    first.service(load_demo_site)
+    article = article_by_slug(first, "writing-in-markdown")
+    junk = {"author_name": "Bot", "content": "buy now", "_xsrf": "", "form_time": ""}
+    # Refused posts count too (each would draw the article again): three, on either instance.
+    statuses = [
+        BlogClient(app.url).post(f"/article/{article.id}/comment", data=junk).status_code
+        for app in (first, second, first)
+    ]
+    assert statuses == [403, 403, 403]
+    for app in (second, first):
+        refused = BlogClient(app.url).post(f"/article/{article.id}/comment", data=junk)
+        assert refused.status_code == 429
+        assert int(refused.headers["Retry-After"]) > 0
+        assert "You are commenting too often" in page_text(refused.text)
+        assert 'id="comment-form"' not in refused.text  # a short page: nothing was loaded

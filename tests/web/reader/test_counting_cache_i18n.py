@@ -181,3 +181,20 @@ def test_unknown_query_arguments_share_the_cached_page(site, client):
     assert "Renamed quietly" not in client.get("/?utm_source=newsletter").text
     found = page_text(client.get("/search?q=renamed").text)
     assert "Renamed quietly" in found  # search is never cached
+
+
+def test_no_anonymous_reader_page_sets_a_cookie_or_holds_a_token(site):
+    home = BlogClient(site.url).get("/").text
+    linked = [
+        re.search(rf'href="(/{kind}/[^"?#]+)"', home).group(1)
+        for kind in ("category", "tag", "archive", "article")
+    ]
+    paths = ["/", "/?page=2", *linked, "/search?q=markdown", "/feed.atom", "/feed.rss"]
+    paths += ["/sitemap.xml", "/robots.txt", f"{linked[0]}/feed.atom"]
+    for path in paths:
+        for _ in range(2):  # rendered, then from the page cache
+            reader = BlogClient(site.url)
+            response = reader.get(path)
+            assert response.status_code == 200, path
+            assert "Set-Cookie" not in response.headers, path
+            assert not re.search(r'name="(_xsrf|form_time)" value="[^"]', response.text), path

@@ -197,6 +197,8 @@ class Application(tornado.web.Application):
         self.notify_limit = build_rate_limit(
             self.redis_clients, 5, 3600, "ratelimit:notify:", clock
         )
+        # Searches the results cache cannot answer: 30 a minute per client address.
+        self.search_limit = build_rate_limit(self.redis_clients, 30, 60, "ratelimit:search:", clock)
         # The editor's autosave: a debounced save every few seconds; 30 a minute per author.
         self.autosave_limit = build_rate_limit(
             self.redis_clients, 30, 60, "ratelimit:autosave:", clock

@@ -43,6 +43,10 @@ TITLE_WEIGHT = 8
 SUMMARY_WEIGHT = 3
 SNIPPET_LENGTH = 180
 _ONE_SECOND = dt.timedelta(seconds=1)
+# Cached result pages are dropped with these invalidation scopes (any article or page saved,
+# published, deleted, commented on, recategorised), or after the TTL at the latest.
+CACHE_SCOPES = ("articles", "pages")
+CACHE_TTL_SECONDS = 300
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 # A CJK run, or a run of other letters and digits (\w without "_" and without CJK).

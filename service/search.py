@@ -285,7 +285,7 @@ def search_articles(session: Session, query: str, page: int, per_page: int) -> S
     words = parse_query(query)
     weights = [_word_weights(word) for word in words]
 
-    def matching(*chosen: int) -> Select[tuple[int]]:
+    def matching(*chosen: int) -> Select[int]:
         # The searchable articles holding the chosen words (their indexes in ``words``).
         statement = select(Article.id)
         for index in chosen:
@@ -305,8 +305,8 @@ def search_articles(session: Session, query: str, page: int, per_page: int) -> S
     else:
         # A word most articles contain says little: each word's weight counts by its rarity.
         everything = session.scalar(select(func.count()).select_from(Article).where(*searchable()))
-        total = session.scalar(select(func.count()).select_from(matching(*every_word).subquery()))
-        total = total or 0
+        all_words = matching(*every_word).subquery()
+        total = session.scalar(select(func.count()).select_from(all_words)) or 0
         score = sum(
             (
                 subquery.c.weight * math.log(1 + (everything or 1) / count)

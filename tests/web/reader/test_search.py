@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import event, select, update
 
+from config import Settings
 from model import Article
 from model.base import utcnow
 from service import search, users
@@ -17,7 +18,7 @@ from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, AuthActions
 from tests.support.live import BlogClient, page_text
 from tests.web.reader.conftest import invalidate
 
-SEARCHES_PER_MINUTE = 30  # main.py: Application.search_limit
+SEARCHES_PER_MINUTE = Settings().search_limit_per_minute  # the default
 
 
 def publish(client: BlogClient, title: str, content: str) -> Any:

@@ -68,6 +68,8 @@ class Settings:
     lease_ttl_ms: int = 10_000
     instance_id: str = ""
     shutdown_grace_seconds: float = 10.0
+    # Searches the results cache cannot answer, per client address and minute (all instances).
+    search_limit_per_minute: int = 30
     qr_ticket_seconds: int = 120
     qr_wait_seconds: float = 25.0
     # Anonymous endpoints one client could flood (per address, shared by every instance):

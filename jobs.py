@@ -48,7 +48,8 @@ async def flush_counters(app: Application) -> None:
 
 
 async def refresh_search_index(app: Application) -> None:
-    """Index the articles saved since they were last indexed."""
+    """The index's safety net: the editor indexes what it saves; this catches anything
+    changed another way (or a new tokenizer) since it was last indexed."""
     done = await app.run_service(search.refresh_index)
     if done:
         log.info("search index: %d article(s) indexed", done)

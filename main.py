@@ -205,6 +205,10 @@ class Application(tornado.web.Application):
         self.notify_limit = build_rate_limit(
             self.redis_clients, 5, 3600, "ratelimit:notify:", clock
         )
+        # Searches the results cache cannot answer, per client address (controller/reader).
+        self.search_limit = build_rate_limit(
+            self.redis_clients, config.search_limit_per_minute, 60, "ratelimit:search:", clock
+        )
         # The editor's autosave: a debounced save every few seconds; 30 a minute per author.
         self.autosave_limit = build_rate_limit(
             self.redis_clients, 30, 60, "ratelimit:autosave:", clock

@@ -8,6 +8,7 @@ from typing import Any
 from controller.base import LANGUAGE_COOKIE, PageError
 from controller.reader_base import ReaderHandler
 from controller.redirects import old_url_target
+from extends.ratelimit import RateLimitUnavailable
 from service import articles, feeds, search, seo
 
 log = logging.getLogger("blog.reader")
@@ -119,7 +120,7 @@ class ArchiveIndexHandler(ReaderHandler):
 
 class SearchHandler(ReaderHandler):
     def page_cacheable(self) -> bool:
-        # Queries are endless: caching them would push the real pages out of the cache.
+        # Queries are endless: the results are cached by their words, not the whole pages.
         return False
 
     async def get(self) -> None:
@@ -137,13 +138,41 @@ class SearchHandler(ReaderHandler):
                 sidebar=await self.sidebar(),
             )
             return
-        results = await self.run(search.search_articles, query, page, self.site.posts_per_page)
+        results = await self.search_results(query, page)
         await self.render_page(
             "search.html",
             query=query,
             results=results,
             problem=None,
             sidebar=await self.sidebar(),
+        )
+
+    async def search_results(self, query: str, page: int) -> search.SearchResults:
+        """A page of results: from the cache (every article change drops it), else searched,
+        which counts against the client's limit (a repeated query costs nothing)."""
+        per_page = self.site.posts_per_page
+        key = search.cache_key(query, page, per_page)
+        cache = self.application.cache
+        cached: search.SearchResults | None = cache.get(key)
+        if cached is not None:
+            return cached
+        try:
+            wait = await self.application.search_limit.hit(self.request.remote_ip or "")
+        except RateLimitUnavailable:
+            # Redis is down: searching still works, the results cache still spares the database.
+            log.warning("search rate limit unavailable; letting a search through")
+            wait = 0
+        if wait:
+            raise PageError(
+                429,
+                self._("You are searching too often. Please wait a minute and try again."),
+                retry_after=wait,
+            )
+        return await cache.get_or_load(
+            key,
+            lambda: self.run(search.search_articles, query, page, per_page),
+            scopes=search.CACHE_SCOPES,
+            ttl=search.CACHE_TTL_SECONDS,
         )
 
 

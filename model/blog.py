@@ -117,7 +117,15 @@ class Article(Base):
         Index("ix_articles_status_publish_at", "status", "publish_at"),
         Index("ix_articles_category_id_status_publish_at", "category_id", "status", "publish_at"),
         Index("ix_articles_source_id_status_publish_at", "source_id", "status", "publish_at"),
-        Index("ix_articles_kind_status_publish_at", "kind", "status", "publish_at"),
+        # Lists: the newest articles in order; counts and the archive: every column they test.
+        Index("ix_articles_kind_publish_at", "kind", "publish_at"),
+        Index(
+            "ix_articles_kind_status_publish_at_category_id",
+            "kind",
+            "status",
+            "publish_at",
+            "category_id",
+        ),
         Index("ix_articles_kind_slug", "kind", "slug"),
     )
 

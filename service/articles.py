@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
@@ -311,16 +310,44 @@ def archive_months(session: Session) -> list[MonthCount]:
     """Every month with listable articles, newest first, with how many.
 
     Months are the site's time zone's: an article published at 23:30 UTC on 31 January is
-    a February article in Berlin. Offsets are not whole hours everywhere (Kolkata, Kathmandu),
-    so the grouping is done here over the publication times, one small column.
+    a February article in Berlin. Offsets are not whole hours everywhere (Kolkata, Kathmandu)
+    and change with daylight saving, so each month's start is worked out here, as UTC, and
+    the database counts the articles between those starts in one aggregated query.
     """
     zone_name = get_settings(session).time_zone
-    counts: Counter[tuple[int, int]] = Counter(
-        timezones.local_month(published, zone_name)
-        for published in session.scalars(select(Article.publish_at).where(*listable()))
-        if published is not None
+    first, last = session.execute(
+        select(func.min(Article.publish_at), func.max(Article.publish_at)).where(*listable())
+    ).one()
+    if first is None or last is None:
+        return []
+    months = _months_between(
+        timezones.local_month(first, zone_name), timezones.local_month(last, zone_name)
     )
-    return [MonthCount(y, m, n) for (y, m), n in sorted(counts.items(), reverse=True)]
+    starts = [timezones.month_range(year, month, zone_name)[0] for year, month in months]
+    # The newest month whose start is not after the publication time.
+    month_index = case(
+        *(
+            (Article.publish_at >= start, index)
+            for index, start in reversed(list(enumerate(starts)))
+        ),
+        else_=0,
+    )
+    published = select(month_index.label("month_index")).where(*listable()).subquery()
+    rows = session.execute(
+        select(published.c.month_index, func.count()).group_by(published.c.month_index)
+    ).all()
+    counted = sorted(((int(index), int(count)) for index, count in rows), reverse=True)
+    return [MonthCount(*months[index], count) for index, count in counted]
+
+
+def _months_between(first: tuple[int, int], last: tuple[int, int]) -> list[tuple[int, int]]:
+    """Every (year, month) from ``first`` to ``last``, both included, oldest first."""
+    months = []
+    year, month = first
+    while (year, month) <= last:
+        months.append((year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
 
 
 def page_by_slug(session: Session, slug: str) -> ArticlePage | MovedTo:

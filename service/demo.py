@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from model import Article, Category, Comment, MenuItem, Source, Tag, Widget
 from model.base import utcnow
-from service import demo_data, slugs
+from service import demo_data, search, slugs
 from service.rendering import RENDERER_VERSION, render_markdown
 from service.site import ensure_settings
 
@@ -220,4 +220,6 @@ def load_demo_site(session: Session) -> int:
             )
             created += 1
     session.commit()
+    # Like an import, the sample site is indexed once at the end (searches never index).
+    search.refresh_index(session)
     return created

@@ -25,7 +25,7 @@ from model import (
 from model.base import utcnow
 from model.blog import ARTICLE_STATUSES
 from model.pager import Pager
-from service import menus, roles, slugs, timezones
+from service import menus, roles, search, slugs, timezones
 from service.errors import Conflict, Invalid, NotFound, message
 from service.forms import parse_id
 from service.media import MediaItem, media_lookup, recent_images
@@ -394,6 +394,8 @@ def save_article(
     slugs.remember_old_slug(session, kind, article.id, old_slug, slug)
     if article_id is None:
         article.version = 1
+    # Indexed with the save, in its transaction: a search finds it at once and never writes.
+    search.index_article(session, article, with_save=True)
     if author_id is not None:
         # Saved for real: this author's autosave of it (or of the new article) is spent.
         session.execute(
@@ -419,6 +421,7 @@ def delete_article(session: Session, article_id: int, acting: Actor | None = Non
     session.execute(delete(Comment).where(Comment.article_id == article_id))
     session.execute(delete(ArticleRevision).where(ArticleRevision.article_id == article_id))
     session.execute(delete(article_tags).where(article_tags.c.article_id == article_id))
+    search.drop_from_index(session, article_id)
     session.execute(delete(Article).where(Article.id == article_id))
     session.commit()
 

@@ -12,6 +12,7 @@ is confirmed against the text so its bigrams must really be adjacent.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import math
 import re
@@ -19,8 +20,9 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, Select, Subquery, delete, func, insert, literal, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -31,7 +33,7 @@ from service.articles import ArticleSummary, searchable, summarize, summary_opti
 from service.errors import Invalid, NotFound
 from service.rendering import RENDERER_VERSION, render_markdown
 
-# Bump when terms() changes: every article is indexed again on the next search.
+# Bump when terms() changes: the search-index job indexes every article again.
 TOKENIZER_VERSION = "1"
 
 MAX_QUERY_LENGTH = 100
@@ -40,6 +42,11 @@ MAX_TERM_LENGTH = 32
 TITLE_WEIGHT = 8
 SUMMARY_WEIGHT = 3
 SNIPPET_LENGTH = 180
+_ONE_SECOND = dt.timedelta(seconds=1)
+# Cached result pages are dropped with these invalidation scopes (any article or page saved,
+# published, deleted, commented on, recategorised), or after the TTL at the latest.
+CACHE_SCOPES = ("articles", "pages")
+CACHE_TTL_SECONDS = 300
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 # A CJK run, or a run of other letters and digits (\w without "_" and without CJK).
@@ -165,8 +172,13 @@ def _weights(article: Article) -> Counter[str]:
     return weights
 
 
-def index_article(session: Session, article: Article) -> None:
-    """Replace what the index holds for one article (the caller commits)."""
+def index_article(session: Session, article: Article, with_save: bool = False) -> None:
+    """Replace what the index holds for one article (the caller commits).
+
+    ``with_save``: the caller saves the article in this same transaction (the editor), so
+    the index is exactly that save's text: it is dated past the save's second, and the job,
+    which re-indexes anything saved in or after the second it was indexed, leaves it alone.
+    """
     session.execute(delete(SearchTerm).where(SearchTerm.article_id == article.id))
     session.execute(delete(SearchDocument).where(SearchDocument.article_id == article.id))
     rows = [
@@ -178,7 +190,9 @@ def index_article(session: Session, article: Article) -> None:
     session.add(
         SearchDocument(
             article_id=article.id,
-            indexed_at=utcnow().replace(microsecond=0),
+            indexed_at=utcnow().replace(microsecond=0)
+            if not with_save
+            else max(utcnow(), article.updated_at).replace(microsecond=0) + _ONE_SECOND,
             tokenizer_version=TOKENIZER_VERSION,
         )
     )
@@ -212,67 +226,109 @@ def refresh_index(session: Session) -> int:
     return done
 
 
-def _matches(session: Session, word: QueryWord) -> dict[int, int]:
-    """Searchable article or page id → weight, for those containing every term of ``word``."""
-    found: dict[int, int] | None = None
-    for term in word.terms:
-        condition: ColumnElement[bool]
-        if word.prefix:
-            condition = (SearchTerm.term >= term) & (SearchTerm.term < term + _AFTER_EVERYTHING)
-        else:
-            condition = SearchTerm.term == term
-        rows = session.execute(
-            select(SearchTerm.article_id, func.sum(SearchTerm.weight))
-            .join(Article, Article.id == SearchTerm.article_id)
-            .where(condition, *searchable())
+def drop_from_index(session: Session, article_id: int) -> None:
+    """Forget what the index holds for one article (it is being deleted; the caller commits)."""
+    session.execute(delete(SearchTerm).where(SearchTerm.article_id == article_id))
+    session.execute(delete(SearchDocument).where(SearchDocument.article_id == article_id))
+
+
+def cache_key(query: str, page: int, per_page: int) -> str:
+    """The result cache's key: queries that split into the same words share one entry
+    ("Server", " server  " and "SERVER!" are one search)."""
+    return f"search:{per_page}:{page}:{canonical_query(query)}"
+
+
+def canonical_query(query: str) -> str:
+    """The query as the index sees it: its words, case-folded, one space apart."""
+    return " ".join(word.text for word in parse_query(query))
+
+
+def _word_weights(word: QueryWord) -> Subquery:
+    """article_id → weight for the articles (and pages) holding every term of ``word``."""
+    if word.prefix:
+        term = word.terms[0]
+        # One index range: "sess" finds "session" and "sessions" and adds their weights.
+        return (
+            select(SearchTerm.article_id, func.sum(SearchTerm.weight).label("weight"))
+            .where(SearchTerm.term >= term, SearchTerm.term < term + _AFTER_EVERYTHING)
             .group_by(SearchTerm.article_id)
-        ).all()
-        weights = {article_id: int(weight) for article_id, weight in rows}
-        found = (
-            weights
-            if found is None
-            else {key: min(found[key], weights[key]) for key in found.keys() & weights.keys()}
+            .subquery()
         )
-        if not found:
-            return {}
-    if found and word.phrase:
-        pattern = f"%{word.text}%"
-        confirmed = session.scalars(
-            select(Article.id).where(
-                Article.id.in_(found),
-                or_(Article.title.like(pattern), Article.content.like(pattern)),
-            )
-        ).all()
-        found = {key: found[key] for key in confirmed}
-    return found or {}
+    # CJK: every character pair must be there; the rarest one's weight counts.
+    return (
+        select(SearchTerm.article_id, func.min(SearchTerm.weight).label("weight"))
+        .where(SearchTerm.term.in_(word.terms))
+        .group_by(SearchTerm.article_id)
+        .having(func.count() == len(word.terms))
+        .subquery()
+    )
+
+
+def _phrase_conditions(word: QueryWord) -> tuple[ColumnElement[bool], ...]:
+    """A phrase of three or more CJK characters must really be in the text, in one piece."""
+    if not word.phrase:
+        return ()
+    pattern = f"%{word.text}%"
+    return (or_(Article.title.like(pattern), Article.content.like(pattern)),)
 
 
 def search_articles(session: Session, query: str, page: int, per_page: int) -> SearchResults:
-    """Searchable articles and pages matching every word of ``query``, best first, one page."""
+    """Searchable articles and pages matching every word of ``query``, best first, one page.
+
+    Only reads: the index is kept by ``index_article`` when an article is saved (and by
+    ``refresh_index``, the job's safety net). Ranking, counting and paging happen in SQL;
+    only the page's articles are loaded, and only their snippets are cut.
+    """
     refusal = query_refusal(query)
     if refusal is not None:
         raise refusal
-    if not session.info.get("replica"):
-        # A replica holds the primary's index; the leader's job keeps that one complete.
-        refresh_index(session)
     words = parse_query(query)
-    total_articles = session.scalar(select(func.count()).select_from(Article).where(*searchable()))
-    scores: dict[int, float] | None = None
-    for word in words:
-        matches = _matches(session, word)
-        rarity = math.log(1 + (total_articles or 1) / max(1, len(matches)))
-        if scores is None:
-            scores = {key: weight * rarity for key, weight in matches.items()}
-        else:
-            scores = {key: scores[key] + matches[key] * rarity for key in scores if key in matches}
-        if not scores:
-            break
-    scores = scores or {}
-    pager = Pager(page=page, per_page=per_page, total=len(scores))
+    weights = [_word_weights(word) for word in words]
+
+    def matching(*chosen: int) -> Select[int]:
+        # The searchable articles holding the chosen words (their indexes in ``words``).
+        statement = select(Article.id)
+        for index in chosen:
+            subquery = weights[index]
+            statement = statement.join(subquery, subquery.c.article_id == Article.id)
+        phrases = [condition for index in chosen for condition in _phrase_conditions(words[index])]
+        return statement.where(*searchable(), *phrases)
+
+    every_word = range(len(words))
+    counts = [
+        session.scalar(select(func.count()).select_from(matching(index).subquery())) or 0
+        for index in every_word
+    ]
+    if len(words) == 1 or 0 in counts:
+        total = min(counts)
+        score: ColumnElement[Any] = weights[0].c.weight
+    else:
+        # A word most articles contain says little: each word's weight counts by its rarity.
+        everything = session.scalar(select(func.count()).select_from(Article).where(*searchable()))
+        all_words = matching(*every_word).subquery()
+        total = session.scalar(select(func.count()).select_from(all_words)) or 0
+        score = sum(
+            (
+                subquery.c.weight * math.log(1 + (everything or 1) / count)
+                for subquery, count in zip(weights, counts, strict=True)
+            ),
+            start=literal(0.0),
+        )
+    pager = Pager(page=page, per_page=per_page, total=total)
     if page < 1 or page > pager.pages:
         raise NotFound("There is no such page.")
-    ranked = sorted(scores, key=lambda key: (-scores[key], -key))
-    wanted = ranked[pager.offset : pager.offset + per_page]
+    wanted = (
+        list(
+            session.scalars(
+                matching(*every_word)
+                .order_by(score.desc(), Article.id.desc())
+                .offset(pager.offset)
+                .limit(per_page)
+            )
+        )
+        if total
+        else []
+    )
     loaded = {
         article.id: article
         for article in session.scalars(
@@ -289,7 +345,7 @@ def search_articles(session: Session, query: str, page: int, per_page: int) -> S
         for key in wanted
         if key in loaded
     ]
-    return SearchResults(query=query, hits=hits, pager=pager)
+    return SearchResults(query=canonical_query(query), hits=hits, pager=pager)
 
 
 def _needle_pattern(needles: list[str]) -> re.Pattern[str] | None:

@@ -1,11 +1,13 @@
 """Search finds English words and Chinese words in the middle of a sentence, on both engines."""
 
-import pytest
-from sqlalchemy import select
+import datetime as dt
 
-from model import Article
+import pytest
+from sqlalchemy import event, func, select, update
+
+from model import Article, SearchTerm
 from model.base import utcnow
-from service import search
+from service import editor, search
 from service.demo import load_demo_site
 from service.errors import Invalid, NotFound
 
@@ -64,14 +66,78 @@ def test_several_words_must_all_match_and_title_matches_rank_first(db):
     assert all("<mark>" in hit.snippet_html + hit.title_html for hit in results.hits)
 
 
-def test_edits_are_indexed_again(db):
+def test_an_article_is_found_as_soon_as_it_is_published(db):
     load_demo_site(db)
-    search.search_articles(db, "nginx", 1, 10)
+    saved = editor.save_article(
+        db, None, editor.ArticleForm(title="Zeppelin notes", content="Airships.", status="draft")
+    )
+    assert titles(search.search_articles(db, "zeppelin", 1, 10)) == []  # a draft never shows
+    form = editor.ArticleForm.from_article(saved)
+    form.status = "published"
+    editor.save_article(db, saved.id, form)
+    assert titles(search.search_articles(db, "zeppelin", 1, 10)) == ["Zeppelin notes"]
+    form = editor.ArticleForm.from_article(editor.load_article(db, saved.id))
+    form.title, form.status = "Airship notes", "draft"
+    editor.save_article(db, saved.id, form)
+    assert titles(search.search_articles(db, "zeppelin", 1, 10)) == []
+    assert titles(search.search_articles(db, "airships", 1, 10)) == []  # unpublished
+    editor.delete_article(db, saved.id)
+    assert db.scalar(select(func.count()).where(SearchTerm.article_id == saved.id)) == 0
+
+
+def test_a_search_never_writes(db):
+    load_demo_site(db)
+    written = []
+
+    def count_writes(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().split(None, 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"}:
+            written.append(statement)
+
+    # Even with an article changed behind the editor's back: the job indexes it, not a reader.
+    db.execute(update(Article).values(updated_at=utcnow() + dt.timedelta(minutes=1)))
+    db.commit()
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", count_writes)
+    try:
+        for query in ("nginx", "redis lease", "博客", "线程池", "sess", "qwertyuiop"):
+            search.search_articles(db, query, 1, 10)
+    finally:
+        event.remove(engine, "before_cursor_execute", count_writes)
+    assert written == []
+
+
+def test_the_job_indexes_what_changed_behind_the_editor(db):
+    load_demo_site(db)
     article = db.scalar(select(Article).where(Article.slug == "welcome-to-inkwell"))
     article.title = "Welcome to Inkwell, zeppelin edition"
     article.updated_at = utcnow()
     db.commit()
+    assert search.refresh_index(db) == 1
     assert titles(search.search_articles(db, "zeppelin", 1, 10)) == [article.title]
+    # The editor's saves index themselves: nothing is left for the job.
+    editor.save_article(
+        db, article.id, editor.ArticleForm.from_article(editor.load_article(db, article.id))
+    )
+    assert search.refresh_index(db) == 0
+
+
+def test_queries_with_the_same_words_share_a_cache_key():
+    assert search.cache_key("  Server\tNGINX ", 1, 10) == search.cache_key("server nginx!", 1, 10)
+    assert search.cache_key("ＳＥＲＶＥＲ", 2, 10) == search.cache_key("server", 2, 10)
+    assert search.cache_key("server", 1, 10) != search.cache_key("server", 2, 10)
+    assert search.cache_key("server nginx", 1, 10) != search.cache_key("nginx server", 1, 10)
+
+
+def test_a_common_word_is_ranked_and_paged_in_the_database(db):
+    load_demo_site(db)
+    everything = search.search_articles(db, "the", 1, 100)
+    assert everything.pager.total == len(everything.hits) > 3
+    paged = [
+        hit.article.id
+        for page in range(1, everything.pager.total // 2 + 2)
+        for hit in search.search_articles(db, "the", page, 2).hits
+    ]
+    assert paged == [hit.article.id for hit in everything.hits]
 
 
 @pytest.mark.parametrize("query", ["", "   ", "x" * 101, "!!! ???"])

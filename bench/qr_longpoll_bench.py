@@ -33,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -176,7 +177,8 @@ async def _client_main(host: str, port: int, count: int) -> None:
 class LongPollResult:
     requested: int
     pending: int
-    failed: int
+    failed: int  # desktops that got no ticket, or an answer other than "pending"
+    errors: int  # polls refused or dropped (and tried again)
     baseline: Run
     loaded: Run
     rss_before_kib: int
@@ -199,7 +201,8 @@ class LongPollResult:
     def line(self) -> str:
         return (
             f"{self.pending:,} of {self.requested:,} long polls pending on one instance "
-            f"({self.failed} failed); page mix at {MIX_CONNECTIONS} connections: "
+            f"({self.failed} failed, {self.errors} connection errors); "
+            f"page mix at {MIX_CONNECTIONS} connections: "
             f"p50 {self.loaded.p50:.1f} ms, p99 {self.loaded.p99:.1f} ms, "
             f"{self.loaded.rate:,.0f} req/s, {self.loaded.errors} errors "
             f"(without the polls: p50 {self.baseline.p50:.1f} ms, p99 {self.baseline.p99:.1f} ms, "
@@ -238,12 +241,16 @@ class _ClientProcess:
                 if value.isdigit()
             }
 
-    def wait_pending(self, count: int, timeout: float) -> int:
+    def wait_pending(self, count: int, timeout: float, log: Callable[[str], None]) -> int:
         """Wait until ``count`` polls are pending (or nothing changes any more)."""
         deadline = time.monotonic() + timeout
         last, steady_since = -1, time.monotonic()
+        reported = time.monotonic()
         while time.monotonic() < deadline and self.process.poll() is None:
             now = self.status.get("pending", 0)
+            if time.monotonic() - reported > 15:
+                reported = time.monotonic()
+                log("bench: " + ", ".join(f"{k} {v:,}" for k, v in self.status.items()))
             if now >= count:
                 time.sleep(2)  # the last requests reach the instance's waiters
                 return self.status.get("pending", 0)
@@ -280,7 +287,12 @@ def _mix(instance: str, paths: list[str], seconds: float) -> Run:
 
 
 def run_longpoll_bench(
-    instance: str, pid: int, paths: list[str], count: int, seconds: float, log=print
+    instance: str,
+    pid: int,
+    paths: list[str],
+    count: int,
+    seconds: float,
+    log: Callable[[str], None] = print,
 ) -> LongPollResult:
     """Hold ``count`` long polls on ``instance`` (whose process is ``pid``) and load
     ``paths`` on it meanwhile; see the module's doc."""
@@ -292,14 +304,17 @@ def run_longpoll_bench(
     log(f"bench: opening {count:,} QR long polls on {instance}")
     client = _ClientProcess(port, count)
     try:
-        pending = client.wait_pending(count, timeout=max(300.0, count / 20))
+        pending = client.wait_pending(count, timeout=max(600.0, count / 5), log=log)
         rss_pending = _rss_kib(pid)
         log(f"bench: {pending:,} polls pending; loading the page mix")
         loaded = _mix(instance, paths, seconds)
         failed = client.status.get("failed", 0)
+        errors = client.status.get("errors", 0)
     finally:
         client.stop()
-    return LongPollResult(count, pending, failed, baseline, loaded, rss_before, rss_pending, limit)
+    return LongPollResult(
+        count, pending, failed, errors, baseline, loaded, rss_before, rss_pending, limit
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

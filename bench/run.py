@@ -8,8 +8,19 @@ an nginx rendered from Inkwell's own template ("tornado"), and that nginx servin
 same bytes as a static file ("static"). Each page is loaded by wrk (Debian's package)
 with 64 connections, three times after a warm-up; the median run is reported with its
 p50/p99, errors and bytes, its ratio to the reference its goal names, and pass/fail.
-The table is written to bench/RESULTS.md (``--no-write`` leaves it alone); ``--compare``
-measures only the pages that have a goal, once each, and writes nothing.
+Two rows post comments (bench/comment_form.py reads the form, bench/lua/comment_post.lua
+posts it): from a new client address each time, and from one address (the per-IP limit).
+
+A second table holds the goals that are not a page's ratio, each with pass/fail: the
+comment rows' answers (429 share); each instance's RSS at the page mix's 10,000th and
+100,000th request (``--rss-requests``); the start-up of a new instance (process start to
+its first 200 on /healthz); publish → visible on every instance (bench/publish_bench.py,
+``--publishes``); N pending QR long polls on one instance while the page mix runs on it
+(bench/qr_longpoll_bench.py, ``--qr-polls``). ``--skip`` leaves steps out.
+
+The tables are written to bench/RESULTS.md (``--no-write`` leaves it alone); ``--compare``
+measures only the pages that have a goal, once each, skips the second table and writes
+nothing. What the run posted (comments, articles) is deleted at its end.
 """
 
 from __future__ import annotations

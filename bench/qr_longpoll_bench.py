@@ -82,6 +82,7 @@ class PollClient:
         self.answered = 0
         self.failed = 0  # desktops that gave up: no ticket, or an answer other than pending
         self.errors = 0  # connections refused or dropped (the poll is tried again)
+        self.holding = False  # SIGUSR1: create no more tickets, keep polling the others
         self.creating = asyncio.Semaphore(32)
         self.connecting = asyncio.Semaphore(256)
 
@@ -92,6 +93,8 @@ class PollClient:
     async def desktop(self, number: int) -> None:
         headers = {"X-Forwarded-For": self.address(number), "User-Agent": "qr-longpoll-bench"}
         async with self.creating:
+            if self.holding:
+                return
             try:
                 status, head, body = await _http(self.host, self.port, "/auth/qr", headers)
             except OSError:
@@ -167,7 +170,9 @@ async def _client_main(host: str, port: int, count: int) -> None:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
-    await PollClient(host, port, count).run(stop)
+    client = PollClient(host, port, count)
+    loop.add_signal_handler(signal.SIGUSR1, setattr, client, "holding", True)
+    await client.run(stop)
 
 
 # --- the measuring side ---------------------------------------------------------------
@@ -252,13 +257,16 @@ class _ClientProcess:
                 reported = time.monotonic()
                 log("bench: " + ", ".join(f"{k} {v:,}" for k, v in self.status.items()))
             if now >= count:
-                time.sleep(2)  # the last requests reach the instance's waiters
-                return self.status.get("pending", 0)
+                break
             if now != last:
                 last, steady_since = now, time.monotonic()
             elif time.monotonic() - steady_since > 30:
                 break
             time.sleep(0.5)
+        # Done (or out of time): no more tickets; what is measured is the polls alone.
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGUSR1)
+        time.sleep(3)  # the last requests reach the instance's waiters
         return self.status.get("pending", 0)
 
     def stop(self) -> None:
@@ -304,7 +312,7 @@ def run_longpoll_bench(
     log(f"bench: opening {count:,} QR long polls on {instance}")
     client = _ClientProcess(port, count)
     try:
-        pending = client.wait_pending(count, timeout=max(600.0, count / 5), log=log)
+        pending = client.wait_pending(count, timeout=max(300.0, count / 10), log=log)
         rss_pending = _rss_kib(pid)
         log(f"bench: {pending:,} polls pending; loading the page mix")
         loaded = _mix(instance, paths, seconds)

@@ -193,17 +193,18 @@ def pages_for(base: str, paths: BenchPaths) -> tuple[list[Page], list[Page]]:
         Page("search, rare word", "/search?q=quokkarium", goal=0.25),
         Page("QR sign-in page", "/auth/qr", goal=0.25),
         Page("/healthz", "/healthz", goal=0.5),
-        Page(
-            "comment POST (a new reader each time)",
-            current_path(base, paths.comment_article),
-            goal=0.25,
-            comment_mode="distinct",
-        ),
+        # One address first: its refusals then show an article with few comments.
         Page(
             "comment POST, one address (per-IP limit)",
             current_path(base, paths.comment_article),
             goal=0.25,
             comment_mode="single",
+        ),
+        Page(
+            "comment POST (a new reader each time)",
+            current_path(base, paths.comment_article),
+            goal=0.25,
+            comment_mode="distinct",
         ),
     ]
     on = [

@@ -131,6 +131,9 @@ def wrk_until(
             f"-t{threads}",
             f"-c{connections}",
             f"-d{round(timeout)}s",
+            # A slow page under load is still an answer here (wrk's own limit is 2 s).
+            "--timeout",
+            "30s",
             "--latency",
             "-s",
             str(LUA / "page_mix.lua"),

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import itertools
 import os
 import platform
 import re
@@ -97,20 +98,20 @@ def settle(base: str, limit: float = 60.0) -> None:
         time.sleep(0.2)
 
 
-_comment_runs = 0
+# Numbers the comment runs: each names other client addresses (comment_post.lua's SALT).
+_COMMENT_RUNS = itertools.count(1)
 
 
 def post_comments(base: str, page: Page, seconds: float) -> Run:
     """One wrk run of comment POSTs: the form read from the page now (``comment_form``)."""
-    global _comment_runs
-    _comment_runs += 1
+    salt = next(_COMMENT_RUNS) % 64
     post = comment_form(base, page.path)
     post.wait_until_postable()
     return wrk(
         base + post.path,
         seconds,
         script="comment_post.lua",
-        script_args=[post.path, post.body, post.cookie, page.comment_mode, str(_comment_runs % 64)],
+        script_args=[post.path, post.body, post.cookie, page.comment_mode, str(salt)],
     )
 
 

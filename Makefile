@@ -76,8 +76,9 @@ cluster-reload: $(STAMP)
 cluster-down: $(STAMP)
 	$(PY) -m deploy.cluster down
 
-# Starts its own cluster (var/bench/) over the bench site and the reference servers; the table
-# goes to bench/RESULTS.md. BENCH_ARGS="--compare" for a quick ratio check (see bench/run.py).
+# Starts its own cluster (var/bench/) over the bench site and the reference servers; the tables
+# (pages as ratios; RSS growth, start-up, publish → visible, QR long polls) go to
+# bench/RESULTS.md. BENCH_ARGS="--compare" for a quick ratio check (see bench/run.py).
 bench: system-deps $(STAMP)  ## pages as ratios of reference points measured in the same run
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk; } || \
 	  { echo "wrk is missing: sudo apt-get install -y wrk"; exit 1; }

@@ -8,8 +8,19 @@ an nginx rendered from Inkwell's own template ("tornado"), and that nginx servin
 same bytes as a static file ("static"). Each page is loaded by wrk (Debian's package)
 with 64 connections, three times after a warm-up; the median run is reported with its
 p50/p99, errors and bytes, its ratio to the reference its goal names, and pass/fail.
-The table is written to bench/RESULTS.md (``--no-write`` leaves it alone); ``--compare``
-measures only the pages that have a goal, once each, and writes nothing.
+Two rows post comments (bench/comment_form.py reads the form, bench/lua/comment_post.lua
+posts it): from a new client address each time, and from one address (the per-IP limit).
+
+A second table holds the goals that are not a page's ratio, each with pass/fail: the
+comment rows' answers (429 share); each instance's RSS at the page mix's 10,000th and
+100,000th request (``--rss-requests``); the start-up of a new instance (process start to
+its first 200 on /healthz); publish → visible on every instance (bench/publish_bench.py,
+``--publishes``); N pending QR long polls on one instance while the page mix runs on it
+(bench/qr_longpoll_bench.py, ``--qr-polls``). ``--skip`` leaves steps out.
+
+The tables are written to bench/RESULTS.md (``--no-write`` leaves it alone); ``--compare``
+measures only the pages that have a goal, once each, skips the second table and writes
+nothing. What the run posted (comments, articles) is deleted at its end.
 """
 
 from __future__ import annotations
@@ -17,25 +28,32 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import itertools
 import os
 import platform
 import re
-import shutil
-import subprocess
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
 
+from bench.comment_form import comment_form
 from bench.site_data import BenchPaths
+from bench.wrk import CONNECTIONS, WRK, Run, wrk, wrk_until
 from config import ROOT
 
-WRK = shutil.which("wrk")
-CONNECTIONS = 64
+if TYPE_CHECKING:
+    from bench.servers import BenchCluster
+
 RESULTS = ROOT / "bench" / "RESULTS.md"
+STARTUP_GOAL_SECONDS = 1.5
+RSS_GOAL_PERCENT = 5.0
+STEPS = ("rss", "publish", "qr", "startup")
 
 
 @dataclass(frozen=True)
@@ -47,22 +65,9 @@ class Page:
     signed_in: bool = False
     goal: float | None = None
     reference: str = "tornado"  # "tornado" (bare Tornado × N behind nginx) or "static"
-
-
-@dataclass
-class Run:
-    """One wrk run of one page."""
-
-    requests: int
-    seconds: float
-    errors: int
-    transfer: str
-    p50: float
-    p99: float
-
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
+    # A comment POST row (bench/lua/comment_post.lua): "distinct" (a new client address
+    # for every request) or "single" (one address: the per-IP limit answers 429).
+    comment_mode: str = ""
 
 
 @dataclass
@@ -80,40 +85,6 @@ class Measured:
         return sum(run.requests for run in self.runs)
 
 
-_WRK_TOTAL = re.compile(r"(\d+) requests in ([\d.]+)(us|ms|s|m), ([\d.]+\w+) read")
-_WRK_PERCENTILE = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
-_WRK_ERRORS = re.compile(
-    r"Non-2xx or 3xx responses: (\d+)"
-    r"|Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)"
-)
-_TO_SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
-
-
-def wrk(url: str, seconds: float, cookies: dict[str, str] | None = None) -> Run:
-    """One wrk run (2 threads, 64 connections) against ``url``."""
-    assert WRK is not None
-    command = [WRK, "-t2", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--latency"]
-    if cookies:
-        command += ["-H", "Cookie: " + "; ".join(f"{k}={v}" for k, v in cookies.items())]
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=False).stdout
-    total = _WRK_TOTAL.search(output)
-    if total is None:
-        return Run(0, float(seconds), 1, "0", 0.0, 0.0)
-    percentiles = {
-        int(level): float(value) * _TO_SECONDS[unit] * 1000
-        for level, value, unit in _WRK_PERCENTILE.findall(output)
-    }
-    errors = sum(int(n) for match in _WRK_ERRORS.findall(output) for n in match if n)
-    return Run(
-        int(total[1]),
-        float(total[2]) * _TO_SECONDS[total[3]],
-        errors,
-        total[4],
-        percentiles.get(50, 0.0),
-        percentiles.get(99, 0.0),
-    )
-
-
 def settle(base: str, limit: float = 60.0) -> None:
     """Wait until the instances have worked off the previous page's queue (when wrk stops,
     requests it sent may still be waiting), so one page's backlog is not the next's cost."""
@@ -127,11 +98,31 @@ def settle(base: str, limit: float = 60.0) -> None:
         time.sleep(0.2)
 
 
+# Numbers the comment runs: each names other client addresses (comment_post.lua's SALT).
+_COMMENT_RUNS = itertools.count(1)
+
+
+def post_comments(base: str, page: Page, seconds: float) -> Run:
+    """One wrk run of comment POSTs: the form read from the page now (``comment_form``)."""
+    salt = next(_COMMENT_RUNS) % 64
+    post = comment_form(base, page.path)
+    post.wait_until_postable()
+    return wrk(
+        base + post.path,
+        seconds,
+        script="comment_post.lua",
+        script_args=[post.path, post.body, post.cookie, page.comment_mode, str(salt)],
+    )
+
+
 def measure(
     base: str, page: Page, rounds: int, seconds: float, cookies: dict[str, str]
 ) -> Measured:
     """A one-second warm-up (not counted), then ``rounds`` runs."""
     settle(base)
+    if page.comment_mode:
+        post_comments(base, page, 1)
+        return Measured(page, [post_comments(base, page, seconds) for _ in range(rounds)])
     url = base + page.path
     jar = cookies if page.signed_in else None
     wrk(url, 1, jar)
@@ -203,6 +194,19 @@ def pages_for(base: str, paths: BenchPaths) -> tuple[list[Page], list[Page]]:
         Page("search, rare word", "/search?q=quokkarium", goal=0.25),
         Page("QR sign-in page", "/auth/qr", goal=0.25),
         Page("/healthz", "/healthz", goal=0.5),
+        # One address first: its refusals then show an article with few comments.
+        Page(
+            "comment POST, one address (per-IP limit)",
+            current_path(base, paths.comment_article),
+            goal=0.25,
+            comment_mode="single",
+        ),
+        Page(
+            "comment POST (a new reader each time)",
+            current_path(base, paths.comment_article),
+            goal=0.25,
+            comment_mode="distinct",
+        ),
     ]
     on = [
         Page("cached article", article, goal=0.8, reference="static"),
@@ -221,7 +225,9 @@ def verdict(result: Measured, references: dict[str, Measured]) -> tuple[float, s
     problems = []
     if result.page.goal is not None and ratio < result.page.goal:
         problems.append(f"ratio < {result.page.goal}")
-    if run.errors:
+    # From one address, the comment limit's 429s are the expected answer, not errors.
+    expected = run.statuses.get("429", 0) if result.page.comment_mode == "single" else 0
+    if run.errors - expected:
         problems.append("errors")
     if run.p50 and run.p99 > 4 * run.p50:
         problems.append("p99 > 4 × p50")
@@ -271,6 +277,89 @@ def write_results(lines: list[str], command: str, header: str) -> None:
     RESULTS.write_text(intro.rstrip() + "\n\n" + section + ("\n## " + rest if rest else ""))
 
 
+@dataclass(frozen=True)
+class Goal:
+    """One of the goals that is not a page's ratio: a line of the second table."""
+
+    name: str
+    measured: str
+    goal: str
+    passed: bool | None  # None: reported, not judged
+
+    def row(self) -> str:
+        outcome = "—" if self.passed is None else ("pass" if self.passed else "FAIL")
+        return f"| {self.name} | {self.measured} | {self.goal} | {outcome} |"
+
+
+def comment_statuses(results: list[Measured]) -> list[Goal]:
+    """What the comment POST rows were answered (429: the per-IP limit)."""
+    goals = []
+    for result in results:
+        if not result.page.comment_mode:
+            continue
+        statuses = result.median.statuses
+        total = sum(statuses.values())
+        share = statuses.get("429", 0) * 100 / total if total else 0.0
+        counts = ", ".join(f"{name} {count:,}" for name, count in statuses.items() if count)
+        goals.append(
+            Goal(
+                f"{result.page.name}: answers",
+                f"{counts or 'none'}; 429 share {share:.1f} %",
+                "a refused post is cheap (429)",
+                None,
+            )
+        )
+    return goals
+
+
+def rss_growth(
+    base: str,
+    pids: list[int],
+    pages: list[Page],
+    cookies: dict[str, str],
+    counts: tuple[int, int],
+) -> Goal:
+    """Each instance's RSS after the page mix's first ``counts[0]`` requests and after
+    ``counts[1]`` (the mix: every page of the table in turn, through nginx)."""
+    paths = [("!" if page.signed_in else "") + page.path for page in pages]
+    settle(base)
+    first = wrk_until(base + "/", counts[0], paths, cookies)
+    at_first = rss_kib(pids)
+    second = wrk_until(base + "/", counts[1] - first.requests, paths, cookies)
+    at_second = rss_kib(pids)
+    growth = [
+        (end - start) * 100 / start if start else float("inf")
+        for start, end in zip(at_first, at_second, strict=True)
+    ]
+    done = first.requests + second.requests
+    errors = first.errors + second.errors
+    refused = {
+        name: first.statuses.get(name, 0) + second.statuses.get(name, 0) for name in ("4xx", "5xx")
+    }
+    why = ", ".join(f"{count:,} {name}" for name, count in refused.items() if count)
+    return Goal(
+        f"RSS growth per instance, {first.requests:,} → {done:,} requests of the page mix",
+        f"{mib(at_first)} → {mib(at_second)} ("
+        + ", ".join(f"{value:+.1f} %" for value in growth)
+        + (f"; {errors:,} errors: {why or 'socket errors or timeouts'}" if errors else "")
+        + ")",
+        f"≤ +{RSS_GOAL_PERCENT:g} % each",
+        all(value <= RSS_GOAL_PERCENT for value in growth),
+    )
+
+
+def startup(cluster: BenchCluster, rounds: int) -> Goal:
+    """Process start to the first 200 on /healthz of a new instance, ``rounds`` times."""
+    times = [cluster.startup_seconds() for _ in range(max(1, rounds))]
+    middle = statistics.median(times)
+    return Goal(
+        "a new instance: process start → first 200 on /healthz",
+        f"median {middle:.2f} s of " + ", ".join(f"{value:.2f}" for value in times),
+        f"≤ {STARTUP_GOAL_SECONDS:g} s",
+        middle <= STARTUP_GOAL_SECONDS,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--instances", type=int, default=os.cpu_count() or 2)
@@ -280,17 +369,48 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="leave bench/RESULTS.md alone")
     parser.add_argument("--keep", action="store_true", help="leave the bench cluster running")
     parser.add_argument("--note", default="", help="a line for the RESULTS.md heading")
+    parser.add_argument(
+        "--rss-requests",
+        default="10000,100000",
+        help="the page mix's request counts at which RSS is taken (FIRST,SECOND)",
+    )
+    parser.add_argument("--publishes", type=int, default=100, help="publish → visible samples")
+    parser.add_argument("--qr-polls", type=int, default=10_000, help="pending QR long polls")
+    parser.add_argument(
+        "--skip",
+        default="",
+        help=f"comma-separated steps to leave out: {', '.join(STEPS)} (--compare skips them)",
+    )
     args = parser.parse_args(argv)
     if WRK is None:
         print("bench: wrk is not installed (make bench installs it as root)", file=sys.stderr)
         return 2
     rounds = 1 if args.compare else args.rounds
+    skip = set(STEPS) if args.compare else {step for step in args.skip.split(",") if step}
+    if skip - set(STEPS):
+        parser.error(f"--skip: unknown step {', '.join(sorted(skip - set(STEPS)))}")
+    rss_counts = tuple(int(count) for count in args.rss_requests.split(","))
+    if len(rss_counts) != 2 or not 0 < rss_counts[0] < rss_counts[1]:
+        parser.error("--rss-requests: FIRST,SECOND with 0 < FIRST < SECOND")
 
+    from bench.publish_bench import GOAL_P99_MS, measure_publishes
+    from bench.qr_longpoll_bench import (
+        GOAL_P99_MS as QR_P99_MS,
+    )
+    from bench.qr_longpoll_bench import (
+        GOAL_POLLS,
+        TICKET_SECONDS,
+        run_longpoll_bench,
+    )
     from bench.servers import BENCH_USER, BenchCluster, ReferenceSite
 
     load_before = machine()
-    cluster = BenchCluster(args.instances)
+    # QR tickets live long enough for the long-poll step to create all of its tickets.
+    cluster = BenchCluster(
+        args.instances, instance_env={"BLOG_QR_TICKET_SECONDS": str(TICKET_SECONDS)}
+    )
     reference_site: ReferenceSite | None = None
+    goals: list[Goal] = []
     try:
         cluster.start()
         paths = cluster.load_site()
@@ -300,7 +420,8 @@ def main(argv: list[str] | None = None) -> int:
         body = requests.get(base + off[0].path, timeout=30).content
         reference_site = ReferenceSite(args.instances, body)
         reference_site.start()
-        startup = cluster.startup_seconds()
+        if "startup" not in skip:
+            goals.append(startup(cluster, rounds))
 
         if args.compare:
             off = [page for page in off if page.goal is not None]
@@ -320,45 +441,75 @@ def main(argv: list[str] | None = None) -> int:
                 {},
             ),
         }
-        pids = cluster.instance_pids()
-        results = [measure(base, off[0], 1, args.seconds, cookies)]  # warm-up: ≥ 10k requests
-        rss_start = rss_kib(pids)
         results = [measure(base, page, rounds, args.seconds, cookies) for page in off]
-        rss_end = rss_kib(pids)
-        served = sum(result.requests for result in results)
+        goals += comment_statuses(results)
         cluster.set_microcache(True)
         cached = [measure(base, page, rounds, args.seconds, cookies) for page in on]
         cluster.set_microcache(False)
+        mix = [page for page in off if not page.comment_mode]
+        if "rss" not in skip:
+            goals.append(rss_growth(base, cluster.instance_pids(), mix, cookies, rss_counts))
+        if "publish" not in skip:
+            published = measure_publishes(base, cluster.instance_bases(), cookies, args.publishes)
+            goals.append(
+                Goal(
+                    "publish → served by every instance (asked directly)",
+                    published.line(),
+                    f"p99 ≤ {GOAL_P99_MS:g} ms",
+                    published.passed,
+                )
+            )
+        if "qr" not in skip:
+            instance = cluster.instance_bases()[0]
+            polls = run_longpoll_bench(
+                instance,
+                cluster.instance_pids()[0],
+                [page.path for page in mix if not page.signed_in],
+                args.qr_polls,
+                args.seconds,
+            )
+            goals.append(
+                Goal(
+                    "QR long polls held by one instance, other pages meanwhile",
+                    polls.line(),
+                    f"≥ {GOAL_POLLS:,} pending, p99 ≤ {QR_P99_MS:g} ms",
+                    polls.passed,
+                )
+            )
     finally:
         if reference_site is not None:
             reference_site.stop()
+        if cluster.state is not None:
+            with contextlib.suppress(Exception):
+                cluster.remove_bench_writes(restart=args.keep)
         if not args.keep:
             cluster.stop()
 
     everything = results + cached
     lines = table(everything, references)
-    growth = [
-        f"{(end - start) * 100 / start:+.1f} %"
-        for start, end in zip(rss_start, rss_end, strict=True)
-        if start
-    ]
+    if goals:
+        lines += [
+            "",
+            "| goal | measured | target | result |",
+            "|---|---|---|---|",
+            *(goal.row() for goal in goals),
+        ]
     lines += [
         "",
-        f"- Instance RSS after the warm-up: {mib(rss_start)}; "
-        f"after {served:,} more requests: {mib(rss_end)}"
-        f" (growth {', '.join(growth)}; goal ≤ +5 %).",
-        f"- A new instance answered /healthz with 200 after {startup:.2f} s (goal ≤ 1.5 s).",
         "- Pages: "
-        + ", ".join(f"{page.name} `{page.path}`" for page in on)
+        + ", ".join(f"{page.name} `{page.path}`" for page in [*off, *on])
         + '; the rows marked "cached" ran with the nginx micro-cache on.',
     ]
     failures = sum(
         1
         for result in everything
         if verdict(result, references)[1] != "pass" and result.page.goal is not None
+    ) + sum(1 for goal in goals if goal.passed is False)
+    judged = sum(1 for r in everything if r.page.goal is not None) + sum(
+        1 for goal in goals if goal.passed is not None
     )
     print("\n".join(lines))
-    print(f"\n{failures} of {sum(1 for r in everything if r.page.goal is not None)} goals missed")
+    print(f"\n{failures} of {judged} goals missed")
     if not (args.compare or args.no_write):
         command = "make bench" + (
             f' BENCH_ARGS="{" ".join(argv or sys.argv[1:])}"' if (argv or sys.argv[1:]) else ""

@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from bench.site_data import BenchPaths, bench_paths, load_bench_site
+from bench.site_data import BenchPaths, bench_paths, load_bench_site, remove_bench_writes
 from config import ROOT, Settings
 from deploy.cluster import Cluster
 from deploy.nginx_config import NGINX_TEMPLATE, Nginx, mime_types_path, render, render_site
@@ -53,9 +53,10 @@ def _stop(process: subprocess.Popen[bytes] | None) -> None:
 class BenchCluster:
     """Inkwell as ``make cluster`` runs it, over the bench site, in ``var/bench/``."""
 
-    def __init__(self, count: int, log=print) -> None:
+    def __init__(self, count: int, log=print, instance_env: dict[str, str] | None = None) -> None:
         self.count = count
         self.log = log
+        self.instance_env = dict(instance_env or {})
         self.dir = BENCH_DIR
         self.cluster = Cluster(self.dir / "cluster", log=lambda line: None)
         self.redis: subprocess.Popen[bytes] | None = None
@@ -88,7 +89,11 @@ class BenchCluster:
                 ports.append(port)
         self.log(f"bench: starting {self.count} instances and nginx")
         self.state = self.cluster.up(
-            ports, free_port(), f"redis://127.0.0.1:{redis_port}/0", database_url
+            ports,
+            free_port(),
+            f"redis://127.0.0.1:{redis_port}/0",
+            database_url,
+            instance_env=self.instance_env,
         )
         return self.state
 
@@ -117,6 +122,7 @@ class BenchCluster:
                 created = load_bench_site(session, progress=self.log)
                 if created:
                     self.log(f"bench: created {created} items")
+                self._report_removed(remove_bench_writes(session))
                 self.password = secrets.token_urlsafe(24)
                 create_admin(session, BENCH_USER, self.password)
                 paths = bench_paths(session, ensure_settings(session).posts_per_page)
@@ -126,6 +132,25 @@ class BenchCluster:
         # The instances cached what they served while the site was loading.
         self.restart_instances()
         return paths
+
+    def remove_bench_writes(self, restart: bool = True) -> None:
+        """Delete what the run posted (comments, published articles); ``restart``: then
+        restart the instances, so that none serves a page that still shows it."""
+        assert self.state is not None
+        engine = create_engine(self.state.database_url)
+        try:
+            with Session(engine) as session:
+                removed = remove_bench_writes(session)
+        finally:
+            engine.dispose()
+        self._report_removed(removed)
+        if restart and any(removed):
+            self.restart_instances()
+
+    def _report_removed(self, removed: tuple[int, int]) -> None:
+        comments, articles = removed
+        if comments or articles:
+            self.log(f"bench: removed {comments} bench comments and {articles} bench articles")
 
     def restart_instances(self) -> None:
         assert self.state is not None
@@ -148,6 +173,11 @@ class BenchCluster:
     def base(self) -> str:
         assert self.state is not None
         return f"http://127.0.0.1:{self.state.http_port}"
+
+    def instance_bases(self) -> list[str]:
+        """Each instance's own address (not through nginx)."""
+        assert self.state is not None
+        return [f"http://127.0.0.1:{service.port}" for service in self.state.instances.values()]
 
     def instance_pids(self) -> list[int]:
         assert self.state is not None

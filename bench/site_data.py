@@ -16,14 +16,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from model import Article, Category, Comment, Tag
 from model.blog import article_tags
 from service import search, taxonomy
 from service.comments import CommentForm, post_comment
-from service.editor import ArticleForm, save_article
+from service.editor import ArticleForm, delete_article, save_article
+from service.moderation import refresh_comment_count
 
 # Words at the head of the distribution: the most frequent English words, then the
 # vocabulary of a programming blog. The tail is made of pronounceable invented words.
@@ -44,6 +45,10 @@ CHINESE = (
 # A word that occurs in exactly one article: the "rare" search of the bench.
 RARE_WORD = "quokkarium"
 COMMON_WORD = "server"
+# What the harness itself writes through the site while it measures, marked so that a run
+# (or the next one, after an interrupted run) removes it: the bench site stays as loaded.
+BENCH_COMMENT_AUTHOR = "wrk bench"
+PUBLISH_TITLE = "Bench publish"
 CODE_SNIPPETS = (
     "```python\nasync def handler(request):\n    rows = await db.fetch(query)\n"
     "    return render(rows)\n```",
@@ -199,6 +204,7 @@ class BenchPaths:
     tag_pages: int
     archive: str
     archive_pages: int
+    comment_article: str  # where the comment POST row posts (not the measured article)
 
 
 def bench_paths(session: Session, per_page: int) -> BenchPaths:
@@ -224,6 +230,12 @@ def bench_paths(session: Session, per_page: int) -> BenchPaths:
         .order_by(func.count(article_tags.c.article_id).desc())
         .limit(1)
     ).one()
+    quiet_article_id = session.scalar(
+        select(Article.id)
+        .where(Article.status == "published", Article.kind == "article")
+        .order_by(Article.comment_count, Article.id)
+        .limit(1)
+    )
     dates = session.scalars(select(Article.publish_at).where(Article.status == "published"))
     months = Counter((d.year, d.month) for d in dates if d is not None)
     (year, month), in_month = months.most_common(1)[0]
@@ -239,4 +251,24 @@ def bench_paths(session: Session, per_page: int) -> BenchPaths:
         tag_pages=pages(tagged),
         archive=f"/archive/{year:04d}/{month:02d}",
         archive_pages=pages(in_month),
+        comment_article=f"/article/{quiet_article_id}",
     )
+
+
+def remove_bench_writes(session: Session) -> tuple[int, int]:
+    """Delete the comments and articles the harness posted (``BENCH_COMMENT_AUTHOR``,
+    ``PUBLISH_TITLE``); returns (comments, articles) removed."""
+    ours = Comment.author_name == BENCH_COMMENT_AUTHOR
+    touched = list(session.scalars(select(Comment.article_id).where(ours).distinct()))
+    comments = session.scalar(select(func.count()).select_from(Comment).where(ours)) or 0
+    if touched:
+        session.execute(delete(Comment).where(ours))
+        for article_id in touched:
+            refresh_comment_count(session, article_id)
+        session.commit()
+    published = list(
+        session.scalars(select(Article.id).where(Article.title.startswith(PUBLISH_TITLE + " ")))
+    )
+    for article_id in published:
+        delete_article(session, article_id)
+    return comments, len(published)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -107,10 +108,28 @@ def wait_for_port(port: int, pid: int | None = None, timeout: float = 60.0) -> N
         time.sleep(0.05)
 
 
+# Open files an instance may need: one per connection, and a QR sign-in page holds a
+# connection open (a long poll) for as long as it is shown; 10,000 of them on one instance.
+OPEN_FILES_WANTED = 65536
+
+
+def raise_open_files_limit(wanted: int = OPEN_FILES_WANTED) -> int:
+    """Raise this process's soft open-files limit to ``wanted`` (at most the hard limit:
+    only root may raise that); what it spawns inherits it. Returns the soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        return target
+    return soft
+
+
 def spawn(
     command: list[str], log_path: Path, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start a detached process (its own session: it outlives the launcher)."""
+    """Start a detached process (its own session: it outlives the launcher) with the
+    open-files limit raised (``raise_open_files_limit``)."""
+    raise_open_files_limit()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         return subprocess.Popen(  # noqa: S603 (commands built here, no shell)

@@ -158,6 +158,16 @@ def test_a_disabled_user_is_signed_out_on_every_instance(start_app, database_url
     assert opens_admin(signed_in(second, "ann", PASSWORD))
 
 
+def test_a_disabled_user_is_told_the_account_is_disabled(site):
+    site.service(users.create_admin, "ann", PASSWORD, "Ann", "", roles.AUTHOR)
+    ann = signed_in(site, "ann", PASSWORD)
+    admin = signed_in(site)
+    assert admin.post_form(f"/admin/users/{user_named(site, 'ann').id}/disable").status_code == 302
+    page = page_text(ann.follow(ann.get("/admin")).text)
+    assert "Your account is disabled" in page
+    assert "password was changed" not in page
+
+
 def test_deleting_a_user_gives_the_articles_to_another(site):
     site.service(users.create_admin, "ann", PASSWORD, "Ann", "", roles.AUTHOR)
     ann = user_named(site, "ann")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -107,10 +108,22 @@ def wait_for_port(port: int, pid: int | None = None, timeout: float = 60.0) -> N
         time.sleep(0.05)
 
 
+def raise_open_files_limit() -> int:
+    """Raise this process's soft open-files limit to its hard limit (what it spawns
+    inherits it): an instance holds one file per open live page, thousands of them."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        # An unlimited hard limit may still be refused (the kernel's nr_open): keep the soft one.
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
 def spawn(
     command: list[str], log_path: Path, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
     """Start a detached process (its own session: it outlives the launcher)."""
+    raise_open_files_limit()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         return subprocess.Popen(  # noqa: S603 (commands built here, no shell)

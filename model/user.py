@@ -36,6 +36,8 @@ class User(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # A few words about the author, shown on their page (/author/<username>).
     bio: Mapped[Optional[str]] = mapped_column(Text, default=None)
+    # An uploaded avatar (a file in the media store, service.avatars); None: the identicon.
+    avatar: Mapped[Optional[str]] = mapped_column(String(64), default=None)
 
     @property
     def shown_name(self) -> str:

@@ -76,6 +76,7 @@ MATRIX: dict[str, tuple[str, str]] = {
     r"/admin/settings": (X, X),
     r"/admin/account": (A, A),
     r"/admin/account/password": (A, A),
+    r"/admin/account/avatar": (A, A),
     r"/admin/account/two-factor": (A, A),
     r"/admin/account/two-factor/recovery-codes": (A, A),
     r"/admin/account/two-factor/disable": (A, A),

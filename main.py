@@ -141,6 +141,7 @@ def schedule(app: Application) -> list[Job]:
         Job("search-index", 60, lambda: jobs.refresh_search_index(app)),
         Job("purge-expired", 300, lambda: jobs.purge_expired(app)),
         Job("media-variants", 300, lambda: jobs.measure_old_media(app)),
+        Job("mail-digests", 60, lambda: jobs.send_mail_digests(app)),
     ]
 
 

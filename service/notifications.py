@@ -6,11 +6,15 @@
 
 Each notice carries its unsubscribe token: ``s-<random>`` for a reply subscription (stored),
 ``a<user id>-<HMAC>`` for an author (nothing stored; keyed from the cookie secret).
+
+Past the per-recipient limit, notices wait in ``mail_digest_items`` and go out together, one
+digest per address (and kind of token), once the limit's window closes.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from model import Article, Comment, ReplySubscription, User
+from model import Article, Comment, DigestItem, ReplySubscription, User
 from service.articles import article_path
 
 EXCERPT = 300
@@ -112,6 +116,7 @@ def unsubscribe(session: Session, token: str, key: bytes) -> bool:
         session.execute(
             delete(ReplySubscription).where(func.lower(ReplySubscription.email) == email.lower())
         )
+        _drop_held(session, email, "s")
         session.commit()
         return True
     user_part = token[1:].split("-", 1)[0]
@@ -121,8 +126,21 @@ def unsubscribe(session: Session, token: str, key: bytes) -> bool:
     if not hmac.compare_digest(token, _author_token(key, user_id)):
         return False
     session.execute(update(User).where(User.id == user_id).values(notify_comments=False))
+    address = session.scalar(select(User.email).where(User.id == user_id))
+    if address:
+        _drop_held(session, address, "a")
     session.commit()
     return True
+
+
+def _drop_held(session: Session, email: str, token_kind: str) -> None:
+    # Unsubscribed: the notices waiting for a digest are not sent either.
+    session.execute(
+        delete(DigestItem).where(
+            func.lower(DigestItem.email) == email.lower(),
+            DigestItem.unsubscribe_token.startswith(token_kind),
+        )
+    )
 
 
 def pending_among(session: Session, comment_ids: list[int]) -> list[int]:
@@ -203,3 +221,103 @@ def set_comment_notifications(session: Session, user_id: int, wanted: bool, lang
         .values(notify_comments=wanted, notify_language=language[:10])
     )
     session.commit()
+
+
+# --- digests: the notices held back by the per-recipient limit ------------------------------
+
+DIGEST_KINDS = ("reply", "moderation")
+MAX_DIGEST_ITEMS = 200
+
+
+@dataclass(frozen=True)
+class Digest:
+    """Notices for one address sent as one message: ``items`` oldest first."""
+
+    email: str
+    language: str
+    unsubscribe_token: str
+    base_url: str
+    site_name: str
+    items: list[Notice]
+    item_ids: list[int]
+
+
+def hold_for_digest(
+    session: Session, notice: Notice, base_url: str, site_name: str, due_at: dt.datetime
+) -> None:
+    """Keep a notice for the recipient's next digest, sent from ``due_at`` on."""
+    session.add(
+        DigestItem(
+            email=notice.email[:255],
+            language=notice.language[:10],
+            kind=notice.kind,
+            unsubscribe_token=notice.unsubscribe_token[:MAX_TOKEN],
+            base_url=base_url[:255],
+            site_name=site_name[:255],
+            article_title=notice.article_title[:255],
+            article_url=notice.article_url[:500],
+            floor=notice.floor,
+            author_name=notice.author_name[:64],
+            excerpt=notice.excerpt,
+            due_at=due_at,
+        )
+    )
+    session.commit()
+
+
+def _digest_key(item: DigestItem) -> tuple[str, str]:
+    # A reply subscription's token and an author's token stop different mail: one digest each.
+    return item.email.lower(), item.unsubscribe_token[:1]
+
+
+def due_digests(session: Session, now: dt.datetime) -> list[Digest]:
+    """The digests whose first notice is due by ``now`` (each holds every waiting notice
+    for its address, at most ``MAX_DIGEST_ITEMS``); forget them with ``forget_digest_items``
+    once queued."""
+    due = set(session.scalars(select(func.lower(DigestItem.email)).where(DigestItem.due_at <= now)))
+    if not due:
+        return []
+    rows = session.scalars(
+        select(DigestItem).where(func.lower(DigestItem.email).in_(due)).order_by(DigestItem.id)
+    ).all()
+    groups: dict[tuple[str, str], list[DigestItem]] = {}
+    for row in rows:
+        groups.setdefault(_digest_key(row), []).append(row)
+    digests = []
+    for items in groups.values():
+        if min(item.due_at for item in items) > now:
+            continue
+        items = items[:MAX_DIGEST_ITEMS]
+        newest = items[-1]
+        digests.append(
+            Digest(
+                email=newest.email,
+                language=newest.language,
+                unsubscribe_token=newest.unsubscribe_token,
+                base_url=newest.base_url,
+                site_name=newest.site_name,
+                items=[
+                    Notice(
+                        kind=item.kind,
+                        email=item.email,
+                        language=item.language,
+                        unsubscribe_token=item.unsubscribe_token,
+                        article_title=item.article_title,
+                        article_url=item.article_url,
+                        floor=item.floor,
+                        author_name=item.author_name,
+                        excerpt=item.excerpt,
+                    )
+                    for item in items
+                ],
+                item_ids=[item.id for item in items],
+            )
+        )
+    return digests
+
+
+def forget_digest_items(session: Session, item_ids: list[int]) -> None:
+    """A digest is queued: its notices are done."""
+    if item_ids:
+        session.execute(delete(DigestItem).where(DigestItem.id.in_(item_ids)))
+        session.commit()

@@ -208,7 +208,10 @@ class Application(tornado.web.Application):
         self.mailer = Mailer(
             mail_queue,
             MailDelivery(
-                mail_queue, build_transport(config.smtp_url), clock, config.mail_poll_seconds
+                mail_queue,
+                build_transport(config.smtp_url, config.smtp_ca_file),
+                clock,
+                config.mail_poll_seconds,
             ),
             sender_address(config.mail_from, config.base_url),
         )

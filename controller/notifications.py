@@ -43,6 +43,8 @@ def _subject(notice: Notice, locale: tornado.locale.Locale, site_name: str) -> s
         return locale.translate("Confirm reply notifications from %(site)s") % values
     if notice.kind == "reply":
         return locale.translate("New reply to your comment on “%(title)s”") % values
+    if notice.kind == "review":
+        return locale.translate("“%(title)s” waits for your review") % values
     return locale.translate("A comment waits for moderation on “%(title)s”") % values
 
 
@@ -178,6 +180,15 @@ def comments_approved(handler: BaseHandler, comment_ids: list[int]) -> None:
         _after(handler, "comments approved", gather)
 
 
+def submitted_for_review(handler: BaseHandler, article_id: int, submitter_id: int) -> None:
+    """An article went to "pending": editors and administrators who asked hear of it."""
+
+    async def gather(app: Application, key: bytes) -> list[Notice]:
+        return await app.run_service(notifications.review_notices, article_id, submitter_id, key)
+
+    _after(handler, "submitted for review", gather)
+
+
 def author_replied(handler: BaseHandler, parent_id: int) -> None:
     """The author answered a comment from the admin: its subscribers hear of it."""
 
@@ -227,6 +238,10 @@ class NotificationSettingsHandler(AdminHandler):
         wanted = self.get_argument("notify_comments", "") == "1"
         await self.run(
             notifications.set_comment_notifications, self.user.id, wanted, self.locale.code
+        )
+        reviews = self.get_argument("notify_reviews", "") == "1"
+        await self.run(
+            notifications.set_review_notifications, self.user.id, reviews, self.locale.code
         )
         await self.done(self._("Your notification choice is saved."), "/admin/account")
 

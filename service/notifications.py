@@ -3,9 +3,11 @@
 * A comment waiting for moderation → every author who asked for it on /admin/account.
 * A reply → the commenter answered, if they ticked "email me replies" and confirmed it from
   the message that followed (double opt-in).
+* An article submitted for review → every editor and administrator who asked for it.
 
 Each notice carries its unsubscribe token: ``s-<random>`` for a reply subscription (stored),
-``a<user id>-<HMAC>`` for an author (nothing stored; keyed from the cookie secret).
+``a<user id>-<HMAC>`` for an author, ``r<user id>-<HMAC>`` for review notices (nothing
+stored; keyed from the cookie secret).
 
 Past the per-recipient limit, notices wait in ``mail_digest_items`` and go out together, one
 digest per address (and kind of token), once the limit's window closes.
@@ -24,6 +26,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from model import Article, Comment, DigestItem, ReplySubscription, User
+from service import roles
 from service.articles import article_path
 
 EXCERPT = 300
@@ -34,7 +37,7 @@ MAX_TOKEN = 120
 class Notice:
     """One message to send: to whom, in which language, about which comment."""
 
-    kind: str  # "confirm", "reply" or "moderation"
+    kind: str  # "confirm", "reply", "moderation" or "review"
     email: str
     language: str
     unsubscribe_token: str
@@ -51,9 +54,11 @@ def notify_key(cookie_secret: str) -> bytes:
     return hashlib.sha256(b"inkwell notifications\x00" + cookie_secret.encode()).digest()
 
 
-def _author_token(key: bytes, user_id: int) -> str:
-    digest = hmac.new(key, f"unsubscribe\x00{user_id}".encode(), hashlib.sha256).digest()
-    return f"a{user_id}-" + base64.urlsafe_b64encode(digest[:18]).decode()
+def _author_token(key: bytes, user_id: int, prefix: str = "a") -> str:
+    # "a": comments waiting for moderation; "r": articles waiting for review.
+    purpose = "unsubscribe" if prefix == "a" else "unsubscribe " + prefix
+    digest = hmac.new(key, f"{purpose}\x00{user_id}".encode(), hashlib.sha256).digest()
+    return f"{prefix}{user_id}-" + base64.urlsafe_b64encode(digest[:18]).decode()
 
 
 def _notice(
@@ -120,11 +125,15 @@ def unsubscribe(session: Session, token: str, key: bytes) -> bool:
         session.commit()
         return True
     user_part = token[1:].split("-", 1)[0]
-    if not token.startswith("a") or not user_part.isdigit() or len(user_part) > 9:
+    if token[:1] not in ("a", "r") or not user_part.isdigit() or len(user_part) > 9:
         return False
     user_id = int(user_part)
-    if not hmac.compare_digest(token, _author_token(key, user_id)):
+    if not hmac.compare_digest(token, _author_token(key, user_id, token[0])):
         return False
+    if token.startswith("r"):
+        session.execute(update(User).where(User.id == user_id).values(notify_reviews=False))
+        session.commit()
+        return True
     session.execute(update(User).where(User.id == user_id).values(notify_comments=False))
     address = session.scalar(select(User.email).where(User.id == user_id))
     if address:
@@ -211,6 +220,51 @@ def moderation_notices(session: Session, comment_id: int, key: bytes) -> list[No
         )
         for user in wanted
     ]  # fmt: skip
+
+
+def review_notices(
+    session: Session, article_id: int, submitter_id: int, key: bytes
+) -> list[Notice]:
+    """An article was submitted for review: a notice for every editor and administrator who
+    wants them (never the submitter). ``article_url`` is the editor's page."""
+    article = session.get(Article, article_id)
+    if article is None or article.status != "pending":
+        return []
+    submitter = session.get(User, submitter_id)
+    wanted = session.scalars(
+        select(User).where(
+            User.notify_reviews.is_(True),
+            User.email != "",
+            User.disabled.is_(False),
+            User.role.in_((roles.ADMINISTRATOR, roles.EDITOR)),
+            User.id != submitter_id,
+        )
+    ).all()
+    excerpt = (article.summary or article.content).strip()[:EXCERPT]
+    return [
+        Notice(
+            kind="review", email=user.email, language=user.notify_language,
+            unsubscribe_token=_author_token(key, user.id, "r"), article_title=article.title,
+            article_url=f"/admin/articles/{article.id}/edit", floor=0,
+            author_name=submitter.shown_name if submitter else "", excerpt=excerpt,
+        )
+        for user in wanted
+    ]  # fmt: skip
+
+
+def article_status(session: Session, article_id: int) -> str | None:
+    """An article's status now (None when there is none): was it pending already?"""
+    return session.scalar(select(Article.status).where(Article.id == article_id))
+
+
+def set_review_notifications(session: Session, user_id: int, wanted: bool, language: str) -> None:
+    """An editor's choice of email about articles submitted for review, and its language."""
+    session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(notify_reviews=wanted, notify_language=language[:10])
+    )
+    session.commit()
 
 
 def set_comment_notifications(session: Session, user_id: int, wanted: bool, language: str) -> None:

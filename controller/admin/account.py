@@ -32,6 +32,7 @@ class AccountHandler(AdminHandler):
             error=error.message if error else None,
             password_minimum=passwords.MIN_PASSWORD_LENGTH,
             password_hints=password_hints or [],
+            may_review=self.actor.can(roles.EDIT_OTHERS),
             avatar_max_mb=str(
                 round(
                     min(avatars.MAX_AVATAR_BYTES, self.application.config.upload_max_bytes)

@@ -1,10 +1,11 @@
-"""Avatars uploaded on the profile page, and mail digests held back by the per-recipient limit.
+"""Avatars, review notices, media owners, and mail digests held back by the per-recipient limit.
 
 Revision ID: 0013
 Revises: 0012
 Create Date: 2026-11-22 07:40:00
 
-``users.avatar`` names a file in the media store (NULL: the identicon);
+``users.avatar`` names a file in the media store (NULL: the identicon); ``users.notify_reviews``
+is an editor's wish for email about articles submitted for review;
 ``mail_digest_items`` holds the notices that wait to go out together in one digest.
 """
 
@@ -24,6 +25,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("users") as batch_op:
         batch_op.add_column(sa.Column("avatar", sa.String(length=64), nullable=True))
+        batch_op.add_column(
+            sa.Column("notify_reviews", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
     op.create_table(
         "mail_digest_items",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -55,4 +59,5 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_mail_digest_items_due_at"), table_name="mail_digest_items")
     op.drop_table("mail_digest_items")
     with op.batch_alter_table("users") as batch_op:
+        batch_op.drop_column("notify_reviews")
         batch_op.drop_column("avatar")

@@ -79,3 +79,25 @@ def test_held_notices_make_one_digest_per_address_when_due_and_unsubscribing_dro
     assert [item.floor for item in left.items] == [2, 3]
     assert notifications.unsubscribe(db, left.unsubscribe_token, KEY)
     assert notifications.due_digests(db, now) == []
+
+
+def test_review_notices_go_to_reviewers_who_asked_and_stop_with_their_link(db):
+    from service import roles
+
+    ada = users.create_admin(db, "ada", "correct horse battery staple", "Ada", "ada@example.org")
+    cole = users.create_admin(db, "cole", "correct horse battery staple", "Cole", "c@example.org",
+                              roles.CONTRIBUTOR)  # fmt: skip
+    article = Article(title="Draft", slug="d", content="Body", status="pending", author_id=cole.id)
+    db.add(article)
+    db.commit()
+    assert notifications.review_notices(db, article.id, cole.id, KEY) == []
+    notifications.set_review_notifications(db, ada.id, True, "zh_CN")
+    notifications.set_review_notifications(db, cole.id, True, "en_US")  # not a reviewer
+    (notice,) = notifications.review_notices(db, article.id, cole.id, KEY)
+    assert (notice.email, notice.kind, notice.language) == ("ada@example.org", "review", "zh_CN")
+    assert notice.article_url == f"/admin/articles/{article.id}/edit"
+    assert notice.author_name == "Cole"
+    moderation_token = notice.unsubscribe_token.replace("r", "a", 1)
+    assert not notifications.unsubscribe(db, moderation_token, KEY)  # a token for one purpose
+    assert notifications.unsubscribe(db, notice.unsubscribe_token, KEY)
+    assert notifications.review_notices(db, article.id, cole.id, KEY) == []

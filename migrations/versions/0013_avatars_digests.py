@@ -5,7 +5,8 @@ Revises: 0012
 Create Date: 2026-11-22 07:40:00
 
 ``users.avatar`` names a file in the media store (NULL: the identicon); ``users.notify_reviews``
-is an editor's wish for email about articles submitted for review;
+is an editor's wish for email about articles submitted for review; ``media.uploaded_by`` lets
+an author edit the details of their own uploads (older rows: unknown, editors only);
 ``mail_digest_items`` holds the notices that wait to go out together in one digest.
 """
 
@@ -27,6 +28,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("avatar", sa.String(length=64), nullable=True))
         batch_op.add_column(
             sa.Column("notify_reviews", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+    with op.batch_alter_table("media") as batch_op:
+        batch_op.add_column(sa.Column("uploaded_by", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_media_uploaded_by_users"),
+            "users",
+            ["uploaded_by"],
+            ["id"],
+            ondelete="SET NULL",
         )
     op.create_table(
         "mail_digest_items",
@@ -58,6 +68,9 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_mail_digest_items_email"), table_name="mail_digest_items")
     op.drop_index(op.f("ix_mail_digest_items_due_at"), table_name="mail_digest_items")
     op.drop_table("mail_digest_items")
+    with op.batch_alter_table("media") as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_media_uploaded_by_users"), type_="foreignkey")
+        batch_op.drop_column("uploaded_by")
     with op.batch_alter_table("users") as batch_op:
         batch_op.drop_column("notify_reviews")
         batch_op.drop_column("avatar")

@@ -71,6 +71,8 @@ MATRIX: dict[str, tuple[str, str]] = {
     r"/admin/widgets/{widget}": (X, X),
     r"/admin/widgets/{widget}/move": (X, X),
     r"/admin/media": (W, W),
+    # The administrator's upload: editors only. An author edits the details of their own
+    # uploads (tests/web/admin/test_media.py); deleting stays with editors.
     r"/admin/media/{media}": (E, E),
     r"/admin/media/{media}/delete": (E, E),
     r"/admin/settings": (X, X),

@@ -82,6 +82,9 @@ class Settings:
     # Outgoing mail (README, "Email"): smtp://user:pass@host:587 (STARTTLS), smtps://… (TLS),
     # smtp://host:25 (a local relay); empty: messages go to the log. Never shown in a repr.
     smtp_url: str = field(default="", repr=False)
+    # A CA bundle (PEM) that signs the SMTP server's certificate, when the system's trust
+    # store does not (a private CA); the certificate is verified either way.
+    smtp_ca_file: str = ""
     mail_from: str = ""
     mail_max_attempts: int = 6
     mail_retry_seconds: float = 30.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from controller.notifications import send_due_digests
 from extends.clock import utc_datetime
 from service import editor, media, search, stats
 
@@ -75,3 +76,11 @@ async def purge_expired(app: Application) -> int:
     if purged:
         log.info("purged %d expired session(s) and ticket(s)", purged)
     return purged
+
+
+async def send_mail_digests(app: Application) -> int:
+    """Queue one digest per recipient whose notices waited past the per-recipient limit."""
+    queued = await send_due_digests(app)
+    if queued:
+        log.info("mail: %d digest(s) queued", queued)
+    return queued

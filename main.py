@@ -141,6 +141,7 @@ def schedule(app: Application) -> list[Job]:
         Job("search-index", 60, lambda: jobs.refresh_search_index(app)),
         Job("purge-expired", 300, lambda: jobs.purge_expired(app)),
         Job("media-variants", 300, lambda: jobs.measure_old_media(app)),
+        Job("mail-digests", 60, lambda: jobs.send_mail_digests(app)),
     ]
 
 
@@ -219,7 +220,10 @@ class Application(tornado.web.Application):
         self.mailer = Mailer(
             mail_queue,
             MailDelivery(
-                mail_queue, build_transport(config.smtp_url), clock, config.mail_poll_seconds
+                mail_queue,
+                build_transport(config.smtp_url, config.smtp_ca_file),
+                clock,
+                config.mail_poll_seconds,
             ),
             sender_address(config.mail_from, config.base_url),
         )

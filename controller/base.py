@@ -309,8 +309,14 @@ class BaseHandler(tornado.web.RequestHandler):
             self.session[FINGERPRINT_KEY] = current
             return True
         if current is None or current != remembered:
+            disabled = current is None and await self.application.run_service(
+                account.is_disabled, user.id
+            )
             await self.sign_out()
-            self.flash(self._("Your password was changed: please sign in again."), "warning")
+            if disabled:
+                self.flash(self._("Your account is disabled: ask an administrator."), "warning")
+            else:
+                self.flash(self._("Your password was changed: please sign in again."), "warning")
             return False
         return True
 

@@ -70,11 +70,11 @@ class LiveSocket(tornado.websocket.WebSocketHandler):
     def on_close(self) -> None:
         self.application.live.unsubscribe(self.topic, self)
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: dict[str, Any] | str) -> None:
         if self.ws_connection is None or self.ws_connection.is_closing():
             return
         try:
-            sent = self.write_message(json.dumps(message))
+            sent = self.write_message(message if isinstance(message, str) else json.dumps(message))
         except tornado.websocket.WebSocketClosedError:
             return
         # A connection that closes while the message is on its way: nothing to do.
@@ -154,22 +154,25 @@ async def deliver_comments(
         if isinstance(subscriber, LiveSocket):
             by_language[subscriber.locale.code].append(subscriber)
     for sockets in by_language.values():
+        # Encoded once for every page in this language: thousands of pages may be open.
         messages = [
-            {
-                "type": "comment",
-                "id": view.id,
-                "floor": view.floor,
-                "html": sockets[0]
-                .render_string(
-                    "modules/comment.html",
-                    comment=view,
-                    comments_open=site.comment_mode != "closed",
-                    # As on the page: times in the site's zone (BaseHandler.local_time).
-                    local_time=partial(local_time, zone_name=site.time_zone),
-                    utc_iso=timezones.utc_iso,
-                )
-                .decode(),
-            }
+            json.dumps(
+                {
+                    "type": "comment",
+                    "id": view.id,
+                    "floor": view.floor,
+                    "html": sockets[0]
+                    .render_string(
+                        "modules/comment.html",
+                        comment=view,
+                        comments_open=site.comment_mode != "closed",
+                        # As on the page: times in the site's zone (BaseHandler.local_time).
+                        local_time=partial(local_time, zone_name=site.time_zone),
+                        utc_iso=timezones.utc_iso,
+                    )
+                    .decode(),
+                }
+            )
             for view in views
         ]
         for socket in sockets:
@@ -181,8 +184,9 @@ async def deliver_pending_count(
     app: Application, topic: str, data: dict[str, Any], subscribers: list[Subscriber]
 ) -> None:
     count = await app.run_service(live_service.pending_comment_count)
+    message = json.dumps({"type": "pending", "count": count})
     for subscriber in subscribers:
-        subscriber.send({"type": "pending", "count": count})
+        subscriber.send(message)
 
 
 def register_topics(app: Application) -> None:

@@ -3,12 +3,15 @@ confirmation and one-click unsubscribe pages, and an author's choice on /admin/a
 
 Notices are worked out and queued after the answer (``Application.spawn``): posting a comment
 never waits for mail. Each recipient gets at most ``PER_RECIPIENT`` an hour, across instances,
-so a comment flood is not a mail flood. Every message carries ``List-Unsubscribe`` and
-``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058) and the link in its text.
+so a comment flood is not a mail flood: the notices past the limit wait and go out as one
+digest when the window closes (``send_due_digests``, a job of the leader). Every message
+carries ``List-Unsubscribe`` and ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``
+(RFC 8058) and the link in its text.
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -18,6 +21,7 @@ import tornado.locale
 from controller.admin.base import AdminHandler
 from controller.base import BaseHandler, PageError
 from controller.mail_content import render_mail
+from extends.clock import utc_datetime
 from extends.errors import Unavailable
 from extends.mailer import InvalidAddress
 from extends.ratelimit import Rule
@@ -39,6 +43,8 @@ def _subject(notice: Notice, locale: tornado.locale.Locale, site_name: str) -> s
         return locale.translate("Confirm reply notifications from %(site)s") % values
     if notice.kind == "reply":
         return locale.translate("New reply to your comment on “%(title)s”") % values
+    if notice.kind == "review":
+        return locale.translate("“%(title)s” waits for your review") % values
     return locale.translate("A comment waits for moderation on “%(title)s”") % values
 
 
@@ -49,7 +55,13 @@ async def send_notices(
     for notice in notices:
         attempt = await app.notify_limit.reserve({"to:" + notice.email.lower(): PER_RECIPIENT})
         if attempt.wait:
-            log.info("%s notice not sent: its recipient's hourly limit is reached", notice.kind)
+            if notice.kind in notifications.DIGEST_KINDS:
+                due = utc_datetime(app.clock) + datetime.timedelta(seconds=attempt.wait)
+                await app.run_service(
+                    notifications.hold_for_digest, notice, base_url, site_name, due
+                )
+            else:
+                log.info("%s notice not sent: its recipient's limit is reached", notice.kind)
             continue
         code = notice.language if notice.language in app.languages else language
         locale = tornado.locale.get(code)
@@ -65,14 +77,55 @@ async def send_notices(
             confirm_link=f"{base_url}/mail/confirm/{notice.confirm_token}",
             unsubscribe_link=unsubscribe,
         )
-        headers = [
-            ("List-Unsubscribe", f"<{unsubscribe}>"),
-            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
-        ]
         try:
-            await app.mailer.send(content, notice.email, site_name, headers)
+            await app.mailer.send(
+                content, notice.email, site_name, _unsubscribe_headers(unsubscribe)
+            )
         except InvalidAddress as exc:
             log.info("%s notice not sent: %s", notice.kind, exc)
+
+
+def _unsubscribe_headers(link: str) -> list[tuple[str, str]]:
+    return [
+        ("List-Unsubscribe", f"<{link}>"),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+    ]
+
+
+async def send_due_digests(app: Application) -> int:
+    """Queue the digests whose window has closed, one message per recipient, each listing
+    the comments it holds with their links; how many were queued."""
+    digests = await app.run_service(notifications.due_digests, utc_datetime(app.clock))
+    if not digests:
+        return 0
+    site = await app.site_settings()
+    queued = 0
+    for digest in digests:
+        code = digest.language if digest.language in app.languages else site.language
+        locale = tornado.locale.get(code)
+        unsubscribe = f"{digest.base_url}/mail/unsubscribe/{digest.unsubscribe_token}"
+        subject = locale.translate(
+            "%(count)d new comment at %(site)s", "%(count)d new comments at %(site)s",
+            len(digest.items),
+        ) % {"count": len(digest.items), "site": digest.site_name}  # fmt: skip
+        content = render_mail(
+            "notify_digest",
+            subject,
+            locale,
+            digest=digest,
+            links=[digest.base_url + item.article_url for item in digest.items],
+            moderation_link=digest.base_url + "/admin/comments?status=pending",
+            unsubscribe_link=unsubscribe,
+        )
+        try:
+            await app.mailer.send(
+                content, digest.email, digest.site_name, _unsubscribe_headers(unsubscribe)
+            )
+            queued += 1
+        except InvalidAddress as exc:
+            log.info("digest not sent: %s", exc)
+        await app.run_service(notifications.forget_digest_items, digest.item_ids)
+    return queued
 
 
 Gather = Callable[["Application", bytes], Awaitable[list[Notice]]]
@@ -127,6 +180,15 @@ def comments_approved(handler: BaseHandler, comment_ids: list[int]) -> None:
         _after(handler, "comments approved", gather)
 
 
+def submitted_for_review(handler: BaseHandler, article_id: int, submitter_id: int) -> None:
+    """An article went to "pending": editors and administrators who asked hear of it."""
+
+    async def gather(app: Application, key: bytes) -> list[Notice]:
+        return await app.run_service(notifications.review_notices, article_id, submitter_id, key)
+
+    _after(handler, "submitted for review", gather)
+
+
 def author_replied(handler: BaseHandler, parent_id: int) -> None:
     """The author answered a comment from the admin: its subscribers hear of it."""
 
@@ -176,6 +238,10 @@ class NotificationSettingsHandler(AdminHandler):
         wanted = self.get_argument("notify_comments", "") == "1"
         await self.run(
             notifications.set_comment_notifications, self.user.id, wanted, self.locale.code
+        )
+        reviews = self.get_argument("notify_reviews", "") == "1"
+        await self.run(
+            notifications.set_review_notifications, self.user.id, reviews, self.locale.code
         )
         await self.done(self._("Your notification choice is saved."), "/admin/account")
 

@@ -9,6 +9,7 @@ import tornado.web
 
 from model.pager import Pager as PagerModel
 from service.articles import ArticleSummary
+from service.avatars import avatar_html
 from service.comments import CommentView
 from service.images import ARTICLE_SIZES, CARD_SIZES, ImageInfo
 from service.rendering import picture_html
@@ -95,6 +96,13 @@ class Sidebar(tornado.web.UIModule):
         return self.render_string("modules/sidebar.html", widgets=widgets)
 
 
+class Avatar(tornado.web.UIModule):
+    """A user's uploaded avatar, or the identicon drawn from ``seed``."""
+
+    def render(self, avatar: str | None, seed: str, size: int = 40) -> str:
+        return avatar_html(avatar, seed, size)
+
+
 ui_modules = {
     "SiteNav": SiteNav,
     "LanguageSwitch": LanguageSwitch,
@@ -103,4 +111,5 @@ ui_modules = {
     "Picture": Picture,
     "CommentItem": CommentItem,
     "Sidebar": Sidebar,
+    "Avatar": Avatar,
 }

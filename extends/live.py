@@ -28,8 +28,9 @@ RESUBSCRIBE_MAX_SECONDS = 5.0
 class Subscriber(Protocol):
     """One open connection (a WebSocket handler)."""
 
-    def send(self, message: dict[str, Any]) -> None:
-        """Send a JSON message; a closed connection ignores it."""
+    def send(self, message: dict[str, Any] | str) -> None:
+        """Send a message (a dict, or the JSON text of one encoded once for many
+        connections); a closed connection ignores it."""
         ...
 
     def close_for_shutdown(self) -> None:

@@ -107,15 +107,21 @@ class Transport(Protocol):
 class SmtpTransport:
     """Submits each message over one SMTP connection (smtplib)."""
 
-    def __init__(self, target: SmtpTarget, timeout: float = SMTP_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, target: SmtpTarget, timeout: float = SMTP_TIMEOUT_SECONDS, ca_file: str = ""
+    ) -> None:
         self.target = target
         self.timeout = timeout
+        # The server's certificate is always verified (chain and host name): against the
+        # system's trust store, or the CA bundle in ``BLOG_SMTP_CA_FILE`` when set (read
+        # here, so a missing or broken file stops the start with its error).
+        self.context = ssl.create_default_context(cafile=ca_file or None)
 
     def __str__(self) -> str:
         return str(self.target)
 
     def _connect(self) -> smtplib.SMTP:
-        context = ssl.create_default_context()
+        context = self.context
         target = self.target
         if target.scheme == "smtps":
             return smtplib.SMTP_SSL(target.host, target.port, timeout=self.timeout, context=context)
@@ -162,10 +168,11 @@ def sender_address(mail_from: str, base_url: str) -> str:
     return f"inkwell@{host or 'localhost'}"
 
 
-def build_transport(smtp_url: str) -> SmtpTransport | LogTransport:
-    """SMTP when ``smtp_url`` is set, else the log."""
+def build_transport(smtp_url: str, ca_file: str = "") -> SmtpTransport | LogTransport:
+    """SMTP when ``smtp_url`` is set (certificates checked against ``ca_file`` when given,
+    else the system's trust store), else the log."""
     if smtp_url:
-        return SmtpTransport(SmtpTarget.parse(smtp_url))
+        return SmtpTransport(SmtpTarget.parse(smtp_url), ca_file=ca_file)
     return LogTransport()
 
 

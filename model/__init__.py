@@ -15,7 +15,7 @@ from model.blog import (
     article_tags,
 )
 from model.imports import ImportedItem, ImportJob, Redirect
-from model.mail import OutgoingMail, ReplySubscription
+from model.mail import DigestItem, OutgoingMail, ReplySubscription
 from model.search import SearchDocument, SearchTerm
 from model.site import CounterFlush, DailyStat, Media, SiteSetting, Widget
 from model.user import Invitation, RecoveryCode, User
@@ -30,6 +30,7 @@ __all__ = [
     "Comment",
     "CounterFlush",
     "DailyStat",
+    "DigestItem",
     "ImportJob",
     "ImportedItem",
     "Invitation",

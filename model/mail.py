@@ -51,3 +51,25 @@ class ReplySubscription(Base):
     token: Mapped[str] = mapped_column(String(64), unique=True)
     confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class DigestItem(Base):
+    """A notice held back by the per-recipient limit, waiting to go out in one digest with
+    the others for the same address once the limit's window closes (``due_at``)."""
+
+    __tablename__ = "mail_digest_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), index=True)
+    language: Mapped[str] = mapped_column(String(10), default="")
+    kind: Mapped[str] = mapped_column(String(16))
+    unsubscribe_token: Mapped[str] = mapped_column(String(120))
+    base_url: Mapped[str] = mapped_column(String(255))
+    site_name: Mapped[str] = mapped_column(String(255))
+    article_title: Mapped[str] = mapped_column(String(255))
+    article_url: Mapped[str] = mapped_column(String(500))
+    floor: Mapped[int] = mapped_column(Integer)
+    author_name: Mapped[str] = mapped_column(String(64))
+    excerpt: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, String, Text, false
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from model.base import Base, utcnow
@@ -82,6 +82,10 @@ class Media(Base):
     webp_widths: Mapped[str] = mapped_column(String(64), default="")
     alt_text: Mapped[str] = mapped_column(String(255), default="")
     caption: Mapped[str] = mapped_column(String(500), default="")
+    # Who uploaded it (an author may edit the details of their own uploads); None: unknown.
+    uploaded_by: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
 
 
 class CounterFlush(Base):

@@ -28,6 +28,8 @@ class User(Base):
     # Email about comments waiting for moderation, in the language chosen when asked for.
     notify_comments: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     notify_language: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    # Editors and administrators: email when a contributor submits an article for review.
+    notify_reviews: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # administrator, editor, author or contributor (service.roles).
     role: Mapped[str] = mapped_column(
         String(16), default="administrator", server_default="administrator"
@@ -36,6 +38,8 @@ class User(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # A few words about the author, shown on their page (/author/<username>).
     bio: Mapped[Optional[str]] = mapped_column(Text, default=None)
+    # An uploaded avatar (a file in the media store, service.avatars); None: the identicon.
+    avatar: Mapped[Optional[str]] = mapped_column(String(64), default=None)
 
     @property
     def shown_name(self) -> str:

@@ -37,6 +37,11 @@ def session_fingerprint(session: Session, user_id: int) -> str | None:
     return password_fingerprint(stored) if stored is not None else None
 
 
+def is_disabled(session: Session, user_id: int) -> bool:
+    """Whether this account exists and is disabled (why its session just ended)."""
+    return bool(session.scalar(select(User.disabled).where(User.id == user_id)))
+
+
 def get_account(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:

@@ -77,6 +77,9 @@ class ArticleSummary:
     author_name: str = ""
     kind: str = "article"
     author_username: str = ""
+    # The byline's avatar: an uploaded picture's file name, else the identicon's seed.
+    author_avatar: str = ""
+    author_seed: str = ""
 
     @property
     def url(self) -> str:
@@ -96,6 +99,9 @@ class Listing:
     pager: Pager
     heading: str = ""
     intro: str = ""
+    # An author's page: their avatar (an uploaded picture's file name) and identicon seed.
+    avatar: str = ""
+    avatar_seed: str = ""
 
 
 @dataclass(frozen=True)
@@ -183,6 +189,8 @@ def summarize(article: Article) -> ArticleSummary:
         author_name=author.shown_name if author else "",
         kind=article.kind,
         author_username=author.username if author else "",
+        author_avatar=(author.avatar or "") if author else "",
+        author_seed=(author.email or author.username) if author else "",
     )
 
 
@@ -282,7 +290,14 @@ def author_listing(session: Session, username: str, page: int, per_page: int) ->
     """An author's listed articles, newest first; the heading is the author's shown name."""
     author = find_author(session, username)
     items, pager = _page(session, (*listable(), Article.author_id == author.id), page, per_page)
-    return Listing(items, pager, heading=author.shown_name, intro=author.bio or "")
+    return Listing(
+        items,
+        pager,
+        heading=author.shown_name,
+        intro=author.bio or "",
+        avatar=author.avatar or "",
+        avatar_seed=author.email or author.username,
+    )
 
 
 def source_listing(session: Session, code: str, page: int, per_page: int) -> Listing:

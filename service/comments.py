@@ -13,10 +13,10 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from model import Article, Comment
+from model import Article, Comment, User
 from service.articles import article_path, listable, page_path, visible
+from service.avatars import avatar_html
 from service.errors import Conflict, Forbidden, Invalid, NotFound
-from service.identicon import identicon_svg
 
 MAX_NAME = 64
 MAX_EMAIL = 255
@@ -102,6 +102,7 @@ def visible_comments(session: Session, article_id: int) -> list[CommentView]:
         select(Comment).where(Comment.article_id == article_id).order_by(Comment.floor)
     ).all()
     floors = {comment.id: comment.floor for comment in rows if comment.status == "visible"}
+    pictures = _author_avatars(session, [c.author_email for c in rows if c.is_author])
     return [
         CommentView(
             id=comment.id,
@@ -110,12 +111,28 @@ def visible_comments(session: Session, article_id: int) -> list[CommentView]:
             is_author=comment.is_author,
             created_at=comment.created_at,
             html=comment_html(comment.content),
-            avatar_svg=identicon_svg(comment.author_email or comment.author_name),
+            avatar_svg=avatar_html(
+                pictures.get(comment.author_email.lower()) if comment.is_author else None,
+                comment.author_email or comment.author_name,
+            ),
             reply_to_floor=floors.get(comment.reply_to_id) if comment.reply_to_id else None,
         )
         for comment in rows
         if comment.status == "visible"
     ]
+
+
+def _author_avatars(session: Session, emails: list[str]) -> dict[str, str]:
+    """The uploaded avatars of the users behind authors' comments, by lower-case address."""
+    wanted = {email.lower() for email in emails if email}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(User.email, User.avatar).where(
+            func.lower(User.email).in_(wanted), User.avatar.is_not(None)
+        )
+    ).all()
+    return {email.lower(): avatar for email, avatar in rows if avatar}
 
 
 def recent_comments(session: Session, limit: int = 5) -> list[RecentComment]:

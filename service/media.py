@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session
 from extends.storage import MediaStore
 from model import Article, Media
 from model.pager import Pager
-from service.errors import Invalid, NotFound
+from service import roles
+from service.errors import Forbidden, Invalid, NotFound
 from service.images import (
     MEDIA_FILE_NAME,
     MEDIA_URL,
@@ -261,9 +262,15 @@ def stored_file_names(media: Media) -> list[str]:
 
 
 def store_upload(
-    session: Session, store: MediaStore, original_name: str, data: bytes, max_bytes: int
+    session: Session,
+    store: MediaStore,
+    original_name: str,
+    data: bytes,
+    max_bytes: int,
+    uploaded_by: int | None = None,
 ) -> Media:
-    """Validate an upload and store it with its resized copies; returns the new Media row."""
+    """Validate an upload and store it with its resized copies; returns the new Media row
+    (``uploaded_by``: the user who uploaded it, who may edit its details)."""
     original = check_original_name(original_name)
     if not data:
         raise Invalid("The file is empty.")
@@ -294,6 +301,7 @@ def store_upload(
             webp_widths=format_widths(processed.webp_widths),
             alt_text=default_alt_text(original),
             caption="",
+            uploaded_by=uploaded_by,
         )
         session.add(media)
         session.commit()
@@ -409,11 +417,36 @@ def get_media_item(session: Session, media_id: int) -> MediaItem:
     return MediaItem(media, media_usage(session, [media])[media.id])
 
 
-def update_media(session: Session, media_id: int, alt_text: str, caption: str) -> Media:
-    """Change an image's alt text and caption."""
+def may_edit_media(acting: roles.Actor | None, media: Media) -> bool:
+    """Editors and administrators edit any upload's details; an author only their own."""
+    if acting is None or acting.can(roles.MANAGE_MEDIA):
+        return True
+    return acting.can(roles.UPLOAD_MEDIA) and media.uploaded_by == acting.id
+
+
+def editable_media_item(
+    session: Session, media_id: int, acting: roles.Actor | None = None
+) -> MediaItem:
+    """One image for its edit page, if ``acting`` may edit it (else Forbidden)."""
+    item = get_media_item(session, media_id)
+    if not may_edit_media(acting, item.media):
+        raise Forbidden("Your role does not allow changing this file.")
+    return item
+
+
+def update_media(
+    session: Session,
+    media_id: int,
+    alt_text: str,
+    caption: str,
+    acting: roles.Actor | None = None,
+) -> Media:
+    """Change an image's alt text and caption (``acting``: who asks; None is the system)."""
     media = session.get(Media, media_id)
     if media is None:
         raise NotFound("There is no such file.")
+    if not may_edit_media(acting, media):
+        raise Forbidden("Your role does not allow changing this file.")
     alt = " ".join(alt_text.split())
     text = caption.strip()
     if len(alt) > MAX_ALT:

@@ -14,7 +14,7 @@ from extends.database import make_engine, make_sessionmaker
 from service import users
 from tests.support.live import BlogClient, LiveApp, make_settings
 from tests.support.servers import MariaDBServer, RedisServer
-from tests.support.smtp_server import SmtpServer
+from tests.support.smtp_server import SmtpCertificates, SmtpServer, make_smtp_certificates
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -51,6 +51,26 @@ def smtp_server(smtp_process: SmtpServer) -> SmtpServer:
         smtp_process.start()  # a test that stopped it must not break the next one
     smtp_process.clear()
     return smtp_process
+
+
+@pytest.fixture(scope="session")
+def smtp_certificates(tmp_path_factory: pytest.TempPathFactory) -> SmtpCertificates:
+    """A CA made for this run and the server certificate it signed (127.0.0.1)."""
+    return make_smtp_certificates(tmp_path_factory.mktemp("smtp-tls"))
+
+
+@pytest.fixture(params=["starttls", "implicit"])
+def smtp_tls_server(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    smtp_certificates: SmtpCertificates,
+) -> Iterator[SmtpServer]:
+    """The SMTP server with TLS: STARTTLS (``smtp://``) and implicit TLS (``smtps://``)."""
+    server = SmtpServer(tmp_path_factory.mktemp("smtp-" + request.param), request.param,
+                        smtp_certificates)  # fmt: skip
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

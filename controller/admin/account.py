@@ -5,7 +5,7 @@ from __future__ import annotations
 from controller.admin.base import AdminHandler, FormError
 from controller.audit_log import record_event
 from controller.base import FINGERPRINT_KEY
-from service import account, passwords, roles
+from service import account, avatars, passwords, roles
 from service.account import ProfileForm
 
 
@@ -32,6 +32,14 @@ class AccountHandler(AdminHandler):
             error=error.message if error else None,
             password_minimum=passwords.MIN_PASSWORD_LENGTH,
             password_hints=password_hints or [],
+            may_review=self.actor.can(roles.EDIT_OTHERS),
+            avatar_max_mb=str(
+                round(
+                    min(avatars.MAX_AVATAR_BYTES, self.application.config.upload_max_bytes)
+                    / (1024 * 1024),
+                    1,
+                )
+            ),
         )
 
     async def post(self) -> None:
@@ -84,7 +92,30 @@ class PasswordHandler(AccountHandler):
         )
 
 
+class AvatarHandler(AccountHandler):
+    """POST /admin/account/avatar: upload a picture (``avatar_file``), or go back to the
+    identicon (``identicon=1``)."""
+
+    async def post(self) -> None:
+        media = self.application.media
+        if self.get_argument("identicon", "") == "1":
+            await self.run(avatars.use_identicon, media, self.user.id)
+            await self.done(self._("Your avatar is the identicon again."), "/admin/account", "all")
+            return
+        files = self.request.files.get("avatar_file") or []
+        upload = files[0].body if files else b""
+        limit = min(avatars.MAX_AVATAR_BYTES, self.application.config.upload_max_bytes)
+        try:
+            await self.run_form(avatars.set_avatar, media, self.user.id, upload, limit)
+        except FormError as error:
+            await self.show(error)
+            return
+        # Bylines, author pages and comments show it: cached pages are dropped.
+        await self.done(self._("Your avatar is saved."), "/admin/account", "all")
+
+
 routes = [
     (r"/admin/account", AccountHandler),
+    (r"/admin/account/avatar", AvatarHandler),
     (r"/admin/account/password", PasswordHandler),
 ]

@@ -6,10 +6,11 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+from controller import notifications as notify
 from controller.admin.base import AdminHandler, FormError, pager_base
 from controller.base import PageError
 from extends.clock import utc_datetime
-from service import autosave, editor, roles, timezones
+from service import autosave, editor, notifications, roles, timezones
 from service.editor import ArticleFilter, ArticleForm
 
 FORM_FIELDS = [field.name for field in dataclasses.fields(ArticleForm)]
@@ -100,6 +101,12 @@ class EditorHandler(AdminHandler):
                 self.render("admin/edit_conflict.html", admin_section="articles", view=conflict)
                 return
         now = utc_datetime(self.application.clock)
+        # Submitted for review just now (not saved again while pending): editors hear of it.
+        was_pending = (
+            current_id is not None
+            and form.status == "pending"
+            and (await self.run(notifications.article_status, current_id) == "pending")
+        )
         try:
             article = await self.run_form(
                 editor.save_article,
@@ -114,6 +121,8 @@ class EditorHandler(AdminHandler):
             existing = await self.run(editor.load_article, current_id) if current_id else None
             await self.show(existing, form, error)
             return
+        if article.status == "pending" and not was_pending:
+            notify.submitted_for_review(self, article.id, self.user.id)
         messages = {
             "draft": self._("The draft is saved."),
             "published": self._("The article is published.")

@@ -4,6 +4,7 @@ edit alt text and caption, see where an image is used, delete (with a warning), 
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 import tornado.web
@@ -37,6 +38,7 @@ class MediaHandler(AdminHandler):
         self.render(
             "admin/media.html",
             admin_section="media",
+            may_edit=partial(media.may_edit_media, self.actor),
             items=items,
             pager=pager,
             query=query,
@@ -58,6 +60,7 @@ class MediaHandler(AdminHandler):
                 upload.filename,
                 upload.body,
                 self.application.config.upload_max_bytes,
+                self.user.id,
             )
         except FormError as error:
             if wants_json:
@@ -85,10 +88,11 @@ class MediaHandler(AdminHandler):
 class MediaEditHandler(AdminHandler):
     """One image: its sizes, alt text and caption (editable), and the articles that show it."""
 
-    capability = roles.MANAGE_MEDIA
+    # Authors too, for their own uploads (service.media.may_edit_media decides).
+    capability = roles.UPLOAD_MEDIA
 
     async def get(self, media_id: str) -> None:
-        item = await self.run(media.get_media_item, int(media_id))
+        item = await self.run(media.editable_media_item, int(media_id), self.actor)
         self.render(
             "admin/media_edit.html", admin_section="media", item=item, alt_text=None, caption=None
         )
@@ -97,7 +101,7 @@ class MediaEditHandler(AdminHandler):
         alt_text = self.get_argument("alt_text", "")
         caption = self.get_argument("caption", "")
         try:
-            await self.run_form(media.update_media, int(media_id), alt_text, caption)
+            await self.run_form(media.update_media, int(media_id), alt_text, caption, self.actor)
         except FormError as error:
             item = await self.run(media.get_media_item, int(media_id))
             self.set_status(error.status_code)

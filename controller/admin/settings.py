@@ -50,6 +50,7 @@ class SettingsHandler(AdminHandler):
                     logo.filename,
                     logo.body,
                     self.application.config.upload_max_bytes,
+                    self.user.id,
                 )
                 form.logo_url = f"/media/{item.filename}"
             saved = await self.run_form(settings_admin.save_settings, form, may_edit_code)

@@ -4,6 +4,7 @@ password never shown, credentials never sent without TLS."""
 import email
 import email.policy
 import smtplib
+import ssl
 
 import pytest
 
@@ -108,3 +109,26 @@ def test_credentials_are_never_sent_to_a_server_without_starttls(smtp_server):
     SmtpTransport(relay).send(envelope.sender, envelope.recipients, envelope.raw)
     (received,) = smtp_server.wait_for(1)
     assert received["Subject"] == "Subject line"
+
+
+def test_tls_delivers_when_the_certificate_is_trusted(smtp_tls_server, smtp_certificates):
+    # smtp:// with STARTTLS and smtps:// (implicit TLS), the CA given as BLOG_SMTP_CA_FILE.
+    transport = build_transport(smtp_tls_server.url, str(smtp_certificates.ca_cert))
+    envelope = compose(CONTENT, "ada@example.org", "blog@example.org", "Site", 0)
+    transport.send(envelope.sender, envelope.recipients, envelope.raw)
+    (received,) = smtp_tls_server.wait_for(1)
+    assert received["Subject"] == "Subject line"
+    assert received["X-Received-TLS"] == "yes"
+
+
+def test_an_untrusted_certificate_is_refused_before_anything_is_sent(smtp_tls_server):
+    transport = build_transport(smtp_tls_server.url)  # the system's trust store only
+    envelope = compose(CONTENT, "ada@example.org", "blog@example.org", "Site", 0)
+    with pytest.raises(ssl.SSLCertVerificationError, match="certificate verify failed"):
+        transport.send(envelope.sender, envelope.recipients, envelope.raw)
+    assert smtp_tls_server.messages() == []
+
+
+def test_a_missing_ca_file_stops_the_start(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        build_transport("smtps://127.0.0.1:465", str(tmp_path / "missing.pem"))

@@ -55,3 +55,49 @@ def test_moderation_notices_go_to_authors_who_asked_and_stop_with_their_link(db)
     )
     assert notifications.unsubscribe(db, notice.unsubscribe_token, KEY)
     assert notifications.moderation_notices(db, waiting.id, KEY) == []
+
+
+def test_held_notices_make_one_digest_per_address_when_due_and_unsubscribing_drops_them(db):
+    import datetime as dt
+
+    ada = users.create_admin(db, "ada", "correct horse battery staple", "Ada", "ada@example.org")
+    article = Article(title="A", slug="a", content="x", status="published")
+    db.add(article)
+    db.commit()
+    notifications.set_comment_notifications(db, ada.id, True, "zh_CN")
+    now = dt.datetime(2026, 11, 22, 8, 0, 0)
+    for floor in (1, 2, 3):
+        waiting = add_comment(db, article, floor, status="pending")
+        (notice,) = notifications.moderation_notices(db, waiting.id, KEY)
+        notifications.hold_for_digest(db, notice, "http://blog", "Blog", now)
+    assert notifications.due_digests(db, now - dt.timedelta(seconds=1)) == []
+    (digest,) = notifications.due_digests(db, now)
+    assert (digest.email, digest.language) == ("ada@example.org", "zh_CN")
+    assert [item.floor for item in digest.items] == [1, 2, 3]
+    notifications.forget_digest_items(db, digest.item_ids[:1])
+    (left,) = notifications.due_digests(db, now)
+    assert [item.floor for item in left.items] == [2, 3]
+    assert notifications.unsubscribe(db, left.unsubscribe_token, KEY)
+    assert notifications.due_digests(db, now) == []
+
+
+def test_review_notices_go_to_reviewers_who_asked_and_stop_with_their_link(db):
+    from service import roles
+
+    ada = users.create_admin(db, "ada", "correct horse battery staple", "Ada", "ada@example.org")
+    cole = users.create_admin(db, "cole", "correct horse battery staple", "Cole", "c@example.org",
+                              roles.CONTRIBUTOR)  # fmt: skip
+    article = Article(title="Draft", slug="d", content="Body", status="pending", author_id=cole.id)
+    db.add(article)
+    db.commit()
+    assert notifications.review_notices(db, article.id, cole.id, KEY) == []
+    notifications.set_review_notifications(db, ada.id, True, "zh_CN")
+    notifications.set_review_notifications(db, cole.id, True, "en_US")  # not a reviewer
+    (notice,) = notifications.review_notices(db, article.id, cole.id, KEY)
+    assert (notice.email, notice.kind, notice.language) == ("ada@example.org", "review", "zh_CN")
+    assert notice.article_url == f"/admin/articles/{article.id}/edit"
+    assert notice.author_name == "Cole"
+    moderation_token = notice.unsubscribe_token.replace("r", "a", 1)
+    assert not notifications.unsubscribe(db, moderation_token, KEY)  # a token for one purpose
+    assert notifications.unsubscribe(db, notice.unsubscribe_token, KEY)
+    assert notifications.review_notices(db, article.id, cole.id, KEY) == []

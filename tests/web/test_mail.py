@@ -173,3 +173,28 @@ def test_the_redis_queue_survives_a_redis_restart(start_app, sqlite_url, smtp_se
         assert message["To"] == "durable@example.org"
     finally:
         redis.stop()
+
+
+def test_an_untrusted_smtp_certificate_keeps_the_message_with_a_clear_error(
+    start_app, sqlite_url, smtp_tls_server, smtp_certificates
+):
+    # No BLOG_SMTP_CA_FILE: the test CA is not in the system's trust store.
+    live = start_app(sqlite_url, **mail_settings(smtp_tls_server))
+    client = signed_in_client(live)
+    queue_without_waking(live, to="someone@example.org")
+    assert deliver_due(live) == 0
+    (mail,) = live.call(lambda: live.app.mailer.queue.outbox()).pending
+    assert "certificate verify failed" in mail.last_error
+    page = page_text(client.get("/admin/mail").text)
+    assert "someone@example.org" in page and "certificate verify failed" in page
+    assert smtp_tls_server.messages() == []
+
+    # With the CA named in BLOG_SMTP_CA_FILE the same server is trusted.
+    trusting = start_app(
+        sqlite_url,
+        **mail_settings(smtp_tls_server, smtp_ca_file=str(smtp_certificates.ca_cert)),
+    )
+    queue_without_waking(trusting, to="other@example.org")
+    assert deliver_due(trusting) >= 1
+    received = smtp_tls_server.wait_for(1)
+    assert any(m["To"] == "other@example.org" and m["X-Received-TLS"] == "yes" for m in received)

@@ -84,3 +84,68 @@ def test_profile(live, signed_in):
     assert 'value="Ada L."' in page.text and "Signed in as Ada L." in page.text
     refused = signed_in.post_form("/admin/account", {"display_name": "Kept", "email": "not mail"})
     assert refused.status_code == 400 and 'value="Kept"' in refused.text
+
+
+def test_an_uploaded_avatar_shows_wherever_the_author_appears(start_app, sqlite_url):
+    import io
+    import re
+
+    from PIL import Image
+
+    from service import comments, editor, moderation, users
+    from service.editor import ArticleForm
+
+    live = start_app(sqlite_url)
+    ada = live.service(users.create_admin, "ada", ADMIN_PASSWORD, "Ada Admin", "ada@example.org")
+    article = live.service(
+        editor.save_article,
+        None,
+        ArticleForm(title="Hello", content="Words.", status="published"),
+        ada.id,
+    )
+    client = BlogClient(live.url)
+    assert AuthActions(client).login(username="ada").status_code == 302
+    picture = io.BytesIO()
+    Image.new("RGB", (300, 200), (20, 120, 200)).save(picture, "PNG")
+    response = client.post(
+        "/admin/account/avatar",
+        data={"_xsrf": client.xsrf_token},
+        files={"avatar_file": ("me.png", picture.getvalue(), "image/png")},
+    )
+    assert response.status_code == 302
+    (src,) = set(
+        re.findall(r'src="(/media/[0-9a-f]{32}\.webp)"', client.get("/admin/account").text)
+    )
+    assert client.get(src).headers["Content-Type"] == "image/webp"
+
+    # A reader comments; the author answers from the admin (a comment by the author).
+    reader = comments.CommentForm("Reader", "r@example.org", "Nice.", None)
+    posted = live.service(comments.post_comment, article.id, reader, "open", False, "")
+    live.service(moderation.reply_as_author, posted.id, ada.id, "Thank you.")
+    anonymous = BlogClient(live.url)
+    pages = {
+        "byline": anonymous.get(f"/article/{article.id}", allow_redirects=True).text,
+        "author page": anonymous.get("/author/ada").text,
+        "users list": client.get("/admin/users").text,
+    }
+    for where, page in pages.items():
+        assert f'src="{src}"' in page, where
+    # On the article: the byline and the author's comment (the reader keeps an identicon).
+    assert pages["byline"].count(f'src="{src}"') == 2
+
+    # Back to the identicon: the picture is gone everywhere.
+    assert client.post_form("/admin/account/avatar", {"identicon": "1"}).status_code == 302
+    assert client.get(src).status_code == 404
+    assert src not in anonymous.get("/author/ada").text
+
+
+def test_a_bad_avatar_file_is_refused_with_a_clear_message(live, signed_in):
+    response = signed_in.post(
+        "/admin/account/avatar",
+        data={"_xsrf": signed_in.xsrf_token},
+        files={"avatar_file": ("me.png", b"not an image at all", "image/png")},
+    )
+    assert response.status_code == 400
+    assert "Only PNG, JPEG, GIF and WebP images can be uploaded." in response.text
+    empty = signed_in.post_form("/admin/account/avatar")
+    assert empty.status_code == 400 and "The file is empty." in empty.text

@@ -94,3 +94,37 @@ def test_deleting_an_upload_removes_the_file(live, signed_in):
     assert signed_in.post_form(f"/admin/media/{media_id}/delete").status_code == 302
     assert signed_in.get(url).status_code == 404
     assert media_count(live) == 0
+
+
+def test_an_author_edits_the_details_of_their_own_uploads_only(live, signed_in):
+    from service import roles, users
+    from tests.support.live import BlogClient
+
+    password = "violet-harbour-lantern-42"
+    theirs = upload(signed_in, "admin.png", png_bytes(), headers=XHR).json()["id"]
+    for name, role in (("ann", roles.AUTHOR), ("cole", roles.CONTRIBUTOR)):
+        live.service(users.create_admin, name, password, name.title(), "", role)
+    ann = BlogClient(live.url)
+    ann.post_form("/auth/login", {"username": "ann", "password": password, "next": "/admin"})
+    own = upload(ann, "mine.png", png_bytes(), headers=XHR).json()["id"]
+
+    library = ann.get("/admin/media").text
+    assert f'href="/admin/media/{own}"' in library
+    assert f'href="/admin/media/{theirs}"' not in library  # no Edit link, and no Delete
+    assert "/delete" not in library
+    assert ann.get(f"/admin/media/{own}").status_code == 200
+    saved = ann.post_form(f"/admin/media/{own}", {"alt_text": "My cat", "caption": "Asleep"})
+    assert saved.status_code == 302
+    assert live.service(lambda s: s.get(Media, own).alt_text) == "My cat"
+
+    # Someone else's upload: refused in the service, nothing changes.
+    assert ann.get(f"/admin/media/{theirs}").status_code == 403
+    refused = ann.post_form(f"/admin/media/{theirs}", {"alt_text": "Mine now", "caption": ""})
+    assert refused.status_code == 403
+    assert live.service(lambda s: s.get(Media, theirs).alt_text) == "admin"
+    # Deleting stays with editors, even for one's own upload.
+    assert ann.post_form(f"/admin/media/{own}/delete").status_code == 403
+
+    cole = BlogClient(live.url)
+    cole.post_form("/auth/login", {"username": "cole", "password": password, "next": "/admin"})
+    assert cole.post_form(f"/admin/media/{own}", {"alt_text": "x"}).status_code == 403

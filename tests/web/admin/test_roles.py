@@ -71,11 +71,14 @@ MATRIX: dict[str, tuple[str, str]] = {
     r"/admin/widgets/{widget}": (X, X),
     r"/admin/widgets/{widget}/move": (X, X),
     r"/admin/media": (W, W),
+    # The administrator's upload: editors only. An author edits the details of their own
+    # uploads (tests/web/admin/test_media.py); deleting stays with editors.
     r"/admin/media/{media}": (E, E),
     r"/admin/media/{media}/delete": (E, E),
     r"/admin/settings": (X, X),
     r"/admin/account": (A, A),
     r"/admin/account/password": (A, A),
+    r"/admin/account/avatar": (A, A),
     r"/admin/account/two-factor": (A, A),
     r"/admin/account/two-factor/recovery-codes": (A, A),
     r"/admin/account/two-factor/disable": (A, A),

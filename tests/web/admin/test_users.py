@@ -158,6 +158,16 @@ def test_a_disabled_user_is_signed_out_on_every_instance(start_app, database_url
     assert opens_admin(signed_in(second, "ann", PASSWORD))
 
 
+def test_a_disabled_user_is_told_the_account_is_disabled(site):
+    site.service(users.create_admin, "ann", PASSWORD, "Ann", "", roles.AUTHOR)
+    ann = signed_in(site, "ann", PASSWORD)
+    admin = signed_in(site)
+    assert admin.post_form(f"/admin/users/{user_named(site, 'ann').id}/disable").status_code == 302
+    page = page_text(ann.follow(ann.get("/admin")).text)
+    assert "Your account is disabled" in page
+    assert "password was changed" not in page
+
+
 def test_deleting_a_user_gives_the_articles_to_another(site):
     site.service(users.create_admin, "ann", PASSWORD, "Ann", "", roles.AUTHOR)
     ann = user_named(site, "ann")
@@ -175,3 +185,40 @@ def test_deleting_a_user_gives_the_articles_to_another(site):
     assert AuthActions(BlogClient(site.url)).login("ann", PASSWORD).status_code == 400
     kinds = [event.kind for event in site.service(lambda s: audit.list_events(s).events)]
     assert "user_deleted" in kinds
+
+
+def test_a_submission_for_review_mails_the_editors_who_asked(site, smtp_server):
+    from tests.web.admin.conftest import save_article
+
+    site.service(
+        users.create_admin, "cole", PASSWORD, "Cole", "cole@example.org", roles.CONTRIBUTOR
+    )
+    site.service(users.create_admin, "eve", PASSWORD, "Eve", "eve@example.org", roles.EDITOR)
+    ada = signed_in(site)
+    page = ada.get("/admin/account").text
+    assert 'name="notify_reviews"' in page
+    assert ada.post_form("/admin/account/notifications", {"notify_reviews": "1"}).status_code == 302
+    cole = signed_in(site, "cole", PASSWORD)
+    assert 'name="notify_reviews"' not in cole.get("/admin/account").text  # not a reviewer
+
+    article_id = save_article(cole, title="Cole's first piece", status="draft")
+    background_done(site)
+    assert smtp_server.messages() == []  # a draft is nobody's business yet
+    save_article(cole, article_id, title="Cole's first piece", status="pending")
+    background_done(site)
+    (message,) = smtp_server.wait_for(1)  # Ada asked; Eve did not
+    assert message["To"] == "ada@example.org"
+    assert message["Subject"] == "“Cole's first piece” waits for your review"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text = message.get_body(("plain",)).get_content()
+    assert "Cole submitted" in text
+    (link,) = re.findall(r"http://127\.0\.0\.1:\d+(/admin/articles/\d+/edit)", text)
+    assert link == f"/admin/articles/{article_id}/edit"
+    assert ada.get(link).status_code == 200
+
+    # Saved again while it waits: no second message (nothing even queued).
+    save_article(cole, article_id, title="Cole's first piece, revised", status="pending")
+    background_done(site)
+    outbox = site.call(lambda: site.app.mailer.queue.outbox())
+    assert outbox.pending == [] and len(outbox.sent) == 1
+    assert len(smtp_server.messages()) == 1

@@ -171,3 +171,68 @@ def test_approved_replies_and_the_authors_own_reply_are_notified(blog, smtp_serv
     latest = smtp_server.wait_for(3)[2]
     assert latest["To"] == "li@example.org"
     assert "Thanks, Li" in latest.get_body(("plain",)).get_content()
+
+
+def test_a_comment_flood_becomes_a_few_notices_and_one_digest(start_app, sqlite_url, smtp_server):
+    from tests.support.clock import FakeClock
+
+    clock = FakeClock()
+    blog = start_app(sqlite_url, clock=clock, smtp_url=smtp_server.url, mail_from="b@example.org")
+    blog.service(load_demo_site)
+    blog.app.comment_guard.min_seconds = 0
+    blog.app.comment_guard.limiter = MemoryRateLimit(limit=1000, window=60)
+    blog.service(users.create_admin, ADMIN_USERNAME, ADMIN_PASSWORD, "Ada", "ada@example.org")
+    author = BlogClient(blog.url)
+    assert AuthActions(author).login().status_code == 302
+    assert author.post_form("/admin/account/notifications", {"notify_comments": "1"}).ok
+    set_site(blog, comment_mode="moderated")
+    article = article_by_slug(blog, SLUG)
+    for n in range(30):
+        post_comment(BlogClient(blog.url), article, f"Wave number {n}")
+    settle(blog)
+    assert len(smtp_server.messages()) == 5  # the limit; the other 25 wait
+
+    blog.call(lambda: blog.app.jobs.run_now("mail-digests"))
+    settle(blog)
+    assert len(smtp_server.messages()) == 5  # the window is still open
+
+    clock.advance(3600)
+    blog.call(lambda: blog.app.jobs.run_now("mail-digests"))
+    settle(blog)
+    messages = smtp_server.messages()
+    assert len(messages) == 6
+    digest = messages[-1]
+    assert digest["To"] == "ada@example.org"
+    assert digest["Subject"].startswith("25 new comments at ")
+    assert digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text = digest.get_body(("plain",)).get_content()
+    html = digest.get_body(("html",)).get_content()
+    for n in range(5, 30):
+        assert f"Wave number {n}" in text and f"Wave number {n}" in html
+    assert "Wave number 4" not in text
+    floors = re.findall(rf"http://127\.0\.0\.1:\d+/article/{article.id}/\S+#floor-\d+", text)
+    assert len(floors) == 25
+    assert "/admin/comments?status=pending" in text
+    assert "/mail/unsubscribe/" in digest["List-Unsubscribe"]
+
+    # Sent once: the next run has nothing left.
+    blog.call(lambda: blog.app.jobs.run_now("mail-digests"))
+    settle(blog)
+    assert len(smtp_server.messages()) == 6
+
+
+def test_the_digest_speaks_the_recipients_language(blog):
+    import tornado.locale
+
+    from controller.mail_content import render_mail
+    from service.notifications import Digest, Notice
+
+    notice = Notice("reply", "li@example.org", "zh_CN", "s-x", "标题", "/article/1/x#floor-2",
+                    2, "Reader", "你好")  # fmt: skip
+    digest = Digest("li@example.org", "zh_CN", "s-x", "http://b", "Blog", [notice] * 2, [1, 2])
+    content = render_mail(
+        "notify_digest", "subject", tornado.locale.get("zh_CN"), digest=digest,
+        links=["http://b/article/1/x#floor-2"] * 2, moderation_link="", unsubscribe_link="u",
+    )  # fmt: skip
+    assert "在我们暂缓发信期间收到了 2 条新评论" in content.text
+    assert "Reader 评论了《标题》（#2）" in content.html

@@ -5,8 +5,9 @@ and signed form time, so it can follow the form when that changes. In order, it 
 
 1. the hidden fields of the page's comment form (``_xsrf``, ``form_time``, ...), and the
    cookies the page set;
-2. for what is still missing, a same-site URL the form names in a ``data-…`` attribute
-   (a tiny uncached request that sets the ``_xsrf`` cookie or answers JSON fields);
+2. for what is still missing, a GET of the form's own address asking for JSON (what
+   static/js/comment-form.js does on a shared page: it answers ``xsrf`` and ``form_time``
+   and sets the ``_xsrf`` cookie);
 3. if there is still no token: the ``_xsrf`` cookie itself as the field (Tornado accepts
    the cookie's value as the form's token), after a POST without a token that answers with
    a cookie ("the comment POST itself answering a clear retry").
@@ -87,18 +88,17 @@ def comment_form(base: str, article_path: str) -> CommentPost:
     parser.feed(page.text)
     if not parser.action:
         raise SystemExit(f"bench: no comment form on {article_path}")
-    fields = dict(parser.fields)
-    for name, value in parser.attributes.items():
-        if not (name.startswith("data-") and value.startswith("/")) or _is_complete(
-            fields, browser
-        ):
-            continue
-        extra = browser.get(urljoin(page.url, value), timeout=30)
+    fields = {name: value for name, value in parser.fields.items()}
+    action = urlsplit(urljoin(page.url, parser.action)).path
+    if not _is_complete(fields, browser):
+        # A shared page holds no token: the form's own address answers them as JSON
+        # (what static/js/comment-form.js fetches), and sets the _xsrf cookie.
+        extra = browser.get(base + action, headers={"Accept": "application/json"}, timeout=30)
         if extra.ok and extra.headers.get("Content-Type", "").startswith("application/json"):
             answer = extra.json()
-            if isinstance(answer, dict):
-                fields.update({k: str(v) for k, v in answer.items() if isinstance(v, str | int)})
-    action = urlsplit(urljoin(page.url, parser.action)).path
+            fields["_xsrf"] = str(answer.get("xsrf", fields.get("_xsrf", "")))
+            fields["form_time"] = str(answer.get("form_time", fields.get("form_time", "")))
+            fetched_at = time.monotonic()
     if not fields.get("_xsrf") and "_xsrf" not in browser.cookies:
         # The POST without a token answers with the cookie to retry with.
         browser.post(base + action, data=fields, allow_redirects=False, timeout=30)

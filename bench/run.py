@@ -405,9 +405,16 @@ def main(argv: list[str] | None = None) -> int:
     from bench.servers import BENCH_USER, BenchCluster, ReferenceSite
 
     load_before = machine()
-    # QR tickets live long enough for the long-poll step to create all of its tickets.
+    # QR tickets live long enough for the long-poll step to create all of its tickets, and
+    # the per-address limit on new QR codes (20 a minute) does not turn the "QR sign-in page"
+    # row, one client at wrk's rate, into a measure of 429 answers: that row measures what
+    # creating a ticket page costs.
     cluster = BenchCluster(
-        args.instances, instance_env={"BLOG_QR_TICKET_SECONDS": str(TICKET_SECONDS)}
+        args.instances,
+        instance_env={
+            "BLOG_QR_TICKET_SECONDS": str(TICKET_SECONDS),
+            "BLOG_QR_TICKETS_PER_MINUTE": "100000000",
+        },
     )
     reference_site: ReferenceSite | None = None
     goals: list[Goal] = []

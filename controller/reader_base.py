@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from controller.base import BaseHandler
 from controller.origin import content_security_policy
+from extends.cache import PAGES
 from extends.session import COOKIE_NAME
 from model.base import utcnow
 from service import appearance, stats, widgets
@@ -63,7 +64,7 @@ class ReaderHandler(BaseHandler):
             self.set_header("Content-Security-Policy", content_security_policy(allowances.sources))
         self._cache_generation = self.application.cache.generation
         if self.page_cacheable():
-            cached = self.application.cache.get(self.page_key())
+            cached = self.application.cache.get(self.page_key(), region=PAGES)
             if cached is not None:
                 await self.count_view(cached.article_id, cached.content_type)
                 self.set_header("Content-Type", cached.content_type)
@@ -144,6 +145,7 @@ class ReaderHandler(BaseHandler):
                 CachedPage(body, content_type, article_id),
                 scopes=(*PAGE_SCOPES, *scopes),
                 ttl=PAGE_TTL_SECONDS,
+                region=PAGES,
             )
 
     async def finish_page(
@@ -202,7 +204,7 @@ class ReaderHandler(BaseHandler):
                 samesite="Lax",
                 secure=self.application.config.secure_cookies,
             )
-        await self.application.counters.record(utcnow().date(), visitor, article_id)
+        await self.record_view(utcnow().date(), visitor, article_id)
 
     # --- what every page shows --------------------------------------------------------
 
@@ -217,7 +219,7 @@ class ReaderHandler(BaseHandler):
         )
         if not any(widget.kind == "stats" for widget in loaded):
             return loaded
-        live = await self.application.counters.today(today)
+        live = await self.live_counts(today)
         return [
             dataclasses.replace(widget, stats=stats.with_live_counts(widget.stats, live))
             if widget.kind == "stats" and widget.stats is not None

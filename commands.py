@@ -16,8 +16,7 @@ from extends.cache import announce_invalidation
 from extends.database import make_engine, make_sessionmaker
 from extends.redis import RedisUnavailable, build_redis_clients
 from extends.storage import build_media_store
-from service import demo as demo_site
-from service import demo_images, users
+from service import users
 from service.errors import Invalid, ServiceError
 
 T = TypeVar("T")
@@ -144,6 +143,10 @@ def users_command(config: Settings, args: argparse.Namespace) -> int:
 
 def demo(config: Settings) -> int:
     """Migrate, then load the sample site (idempotent)."""
+    # Imported here: the sample texts and Pillow are not needed to serve (a faster start).
+    from service import demo as demo_site
+    from service import demo_images
+
     upgrade_database(config)
     created = _run_with_session(config, demo_site.load_demo_site)
     store = build_media_store(

@@ -25,6 +25,7 @@ from service import appearance, stats, widgets
 VISITOR_COOKIE = "vid"
 PAGE_TTL_SECONDS = 300
 SIDEBAR_TTL_SECONDS = 60
+SIDEBAR_SCOPES = ("widgets", "articles", "comments", "nav", "stats", "settings")
 # Every reader page shows the navigation, the sidebar and the settings: any of them drops it.
 PAGE_SCOPES = ("pages", "settings", "nav", "widgets", "articles", "comments", "stats")
 PAGE_ARGUMENTS = ("page", "reply_to", "comment")
@@ -214,7 +215,7 @@ class ReaderHandler(BaseHandler):
         loaded = await self.application.cache.get_or_load(
             f"sidebar:{today.isoformat()}",
             lambda: self.application.run_service(widgets.sidebar, today),
-            scopes=["widgets", "articles", "comments", "nav", "stats", "settings"],
+            scopes=SIDEBAR_SCOPES,
             ttl=SIDEBAR_TTL_SECONDS,
         )
         if not any(widget.kind == "stats" for widget in loaded):

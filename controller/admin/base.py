@@ -42,8 +42,8 @@ class AdminHandler(BaseHandler):
 
     Every request also needs the handler's ``capability`` (service.roles), checked against
     the user's role as the database holds it now (the cached state a change drops on every
-    instance): without it the answer is 403. A handler
-    names what it needs; the default is the administrator's.
+    instance): without it the answer is 403. A handler names what it needs; the default is
+    the administrator's.
     """
 
     capability: str = roles.MANAGE_SITE

@@ -4,8 +4,8 @@ The operator's contract: a signed-in article, the home page, the dashboard and t
 each make at most 3 SQL statements and one Redis round trip for the session (reader pages add
 the one that counts the view). The user's role, password fingerprint and disabled flag, the
 article, its comments, the sidebar and the counts come from the instance's memory, which every
-instance drops when the bus names what changed: an edit, a role change or a disabled account made on
-one instance (or from the shell) counts at once on the other.
+instance drops when the bus names what changed: an edit, a role change or a disabled account
+made on one instance (or from the shell) counts at once on the other.
 """
 
 from __future__ import annotations

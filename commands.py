@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import sys
 from collections.abc import Callable
@@ -11,10 +12,11 @@ from typing import Concatenate, ParamSpec, TypeVar
 from sqlalchemy.orm import Session
 
 from config import ROOT, Settings
+from extends.cache import announce_invalidation
 from extends.database import make_engine, make_sessionmaker
+from extends.redis import RedisUnavailable, build_redis_clients
 from extends.storage import build_media_store
-from service import demo as demo_site
-from service import demo_images, users
+from service import users
 from service.errors import Invalid, ServiceError
 
 T = TypeVar("T")
@@ -71,6 +73,7 @@ def createadmin(config: Settings, args: argparse.Namespace) -> int:
     except Invalid as exc:
         print(f"createadmin: {exc}", file=sys.stderr)
         return 2
+    announce_user_change(config, user.id)  # a reset password signs the old sessions out
     print(f"Administrator {user.username!r} is ready; sign in at /auth/login.")
     return 0
 
@@ -82,14 +85,36 @@ def _users_list(session: Session) -> list[tuple[str, str, str, bool, str]]:
     ]
 
 
-def _users_role(session: Session, username: str, role: str) -> str:
+def _users_role(session: Session, username: str, role: str) -> tuple[int, str]:
     user = users.find_user(session, username)
-    return users.change_role(session, user.id, role).role
+    return user.id, users.change_role(session, user.id, role).role
 
 
-def _users_disable(session: Session, username: str, disabled: bool) -> None:
+def _users_disable(session: Session, username: str, disabled: bool) -> int:
     user = users.find_user(session, username)
-    users.set_disabled(session, user.id, disabled)
+    return users.set_disabled(session, user.id, disabled).id
+
+
+def announce_user_change(config: Settings, user_id: int) -> None:
+    """Running instances keep each user's role and password fingerprint in memory: tell
+    them (over Redis, when configured) to drop this user's, so the change counts at once.
+    Without Redis a single instance notices within a minute (controller.base)."""
+    if not (config.redis_urls or config.redis_sentinels):
+        return
+
+    async def publish() -> None:
+        clients = build_redis_clients(
+            config.redis_urls, config.redis_sentinels, config.redis_master, config.redis_password
+        )
+        try:
+            await announce_invalidation(clients[0], [f"user:{user_id}"], "command")
+        except RedisUnavailable as exc:
+            print(f"warning: running instances were not told ({exc})", file=sys.stderr)
+        finally:
+            for client in clients:
+                client.close()
+
+    asyncio.run(publish())
 
 
 def users_command(config: Settings, args: argparse.Namespace) -> int:
@@ -102,10 +127,12 @@ def users_command(config: Settings, args: argparse.Namespace) -> int:
                 state = "disabled" if disabled else "active"
                 print(f"{username:<24} {role:<14} {state:<9} {email}")
         elif args.users_command == "role":
-            role = _run_with_session(config, _users_role, args.username, args.role)
+            user_id, role = _run_with_session(config, _users_role, args.username, args.role)
+            announce_user_change(config, user_id)
             print(f"{args.username!r} is now {role}.")
         else:
-            _run_with_session(config, _users_disable, args.username, not args.enable)
+            user_id = _run_with_session(config, _users_disable, args.username, not args.enable)
+            announce_user_change(config, user_id)
             done = "enabled" if args.enable else "disabled (signed out everywhere)"
             print(f"{args.username!r} is {done}.")
     except ServiceError as exc:
@@ -116,6 +143,10 @@ def users_command(config: Settings, args: argparse.Namespace) -> int:
 
 def demo(config: Settings) -> int:
     """Migrate, then load the sample site (idempotent)."""
+    # Imported here: the sample texts and Pillow are not needed to serve (a faster start).
+    from service import demo as demo_site
+    from service import demo_images
+
     upgrade_database(config)
     created = _run_with_session(config, demo_site.load_demo_site)
     store = build_media_store(

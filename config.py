@@ -90,6 +90,13 @@ class Settings:
     mail_retry_seconds: float = 30.0
     mail_visibility_seconds: float = 120.0
     mail_poll_seconds: float = 2.0
+    # The in-process cache's byte budgets (LRU per region; /healthz shows their use): anonymous
+    # pages, the data pages are built from, signed-in users' state.
+    page_cache_mb: int = 64
+    data_cache_mb: int = 32
+    user_cache_mb: int = 1
+    # How often each instance checks its database, Redis and replicas for /healthz.
+    health_interval_seconds: float = 1.0
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.strip().rstrip("/")

@@ -64,12 +64,22 @@ from controller.base import Route
 from controller.origin import AllowedHosts, BadHostHandler, TrustedProxies, resolve_client
 from controller.redirects import OldUrlHandler
 from controller.static import StaticFiles
-from extends.cache import InvalidationBus, LocalBus, RedisBus, SiteCache
+from extends.cache import (
+    DATA,
+    MEBIBYTE,
+    PAGES,
+    USERS,
+    InvalidationBus,
+    LocalBus,
+    RedisBus,
+    SiteCache,
+)
 from extends.clock import SYSTEM_CLOCK, Clock
 from extends.counters import Counters, MemoryCounters
 from extends.counters_redis import RedisCounters
 from extends.database import make_engine, make_sessionmaker
 from extends.errors import DatabaseUnavailable
+from extends.health import HealthMonitor
 from extends.i18n import load_translations
 from extends.jobs import Job, Lease, LocalLease, PeriodicJobs
 from extends.lease import RedisLease
@@ -166,7 +176,14 @@ class Application(tornado.web.Application):
         self.sessions = build_session_manager(
             self.redis_clients, config.session_ttl_seconds, config.secure_cookies, clock=clock
         )
-        self.cache = SiteCache(clock=clock)
+        self.cache = SiteCache(
+            {
+                PAGES: config.page_cache_mb * MEBIBYTE,
+                DATA: config.data_cache_mb * MEBIBYTE,
+                USERS: config.user_cache_mb * MEBIBYTE,
+            },
+            clock=clock,
+        )
         # Read replicas for stale-tolerant reads, fenced by the cache's invalidations.
         self.replicas = ReplicaSet(
             config.database_replica_urls,
@@ -236,6 +253,10 @@ class Application(tornado.web.Application):
             config.media_storage, config.media_dir, config.s3_access_key, config.s3_secret_key
         )
         self.languages = load_translations(ROOT / "locale")
+        # /healthz reads the last report of checks made every health_interval_seconds.
+        self.health = HealthMonitor(
+            self.database_reachable, self.redis_clients, config.health_interval_seconds, clock
+        )
         # Who the client is and which Host it may name: decided in find_handler, once.
         self.trusted_proxies = TrustedProxies(config.trusted_proxies)
         self.allowed_hosts = AllowedHosts(config.allowed_hosts, config.base_url)
@@ -323,6 +344,11 @@ class Application(tornado.web.Application):
             # Any other driver error SQLAlchemy recognised as a disconnect.
             raise DatabaseUnavailable(str(exc.orig)) from exc
 
+    def database_reachable(self) -> bool:
+        """One ``SELECT 1`` on the primary (the health monitor calls it from its thread)."""
+        with self.db() as session:
+            return ops.database_reachable(session)
+
     async def site_settings(self) -> SiteSetting:
         return await self.cache.get_or_load(
             "settings", lambda: self.run_service(site_service.get_settings), scopes=["settings"]
@@ -342,6 +368,7 @@ class Application(tornado.web.Application):
 
     def start_background(self) -> None:
         """Start what runs beside the requests: the cache bus, the lease, periodic jobs."""
+        self.health.start()
         self.bus.start()
         self.replicas.start()
         self.qr.start()
@@ -385,6 +412,7 @@ class Application(tornado.web.Application):
         self.close()
 
     def close(self) -> None:
+        self.health.close()
         self.bus.stop()
         self.replicas.stop()
         self.live_bus.stop()

@@ -11,7 +11,7 @@ import tornado.web
 
 from controller import live, notifications
 from controller.base import PageError
-from controller.reader_base import FORM_TIME_NAME, ReaderHandler
+from controller.reader_base import FORM_TIME_NAME, PAGE_SCOPES, ReaderHandler
 from extends.clock import Clock
 from extends.ratelimit import RateLimit, RateLimitUnavailable, build_rate_limit
 from extends.redis import RedisClient
@@ -54,9 +54,19 @@ class CommentGuard:
         return cls(limiter=limiter, attempts=attempts, clock=clock, min_seconds=min_seconds)
 
 
+def article_scopes(article_id: int) -> tuple[str, ...]:
+    """What drops an article's cached data: what drops its cached page."""
+    return (*PAGE_SCOPES, f"article:{article_id}", f"comments:{article_id}")
+
+
 class ArticleHandler(ReaderHandler):
     async def get(self, article_id: str, slug: str | None = None) -> None:
-        page = await self.run(articles.article_page, int(article_id))
+        page = await self.cached_run(
+            f"article-page:{article_id}",
+            article_scopes(int(article_id)),
+            articles.article_page,
+            int(article_id),
+        )
         # An old slug, no slug, or a page's /article/<id>: 301 to the current URL.
         if (slug or "") != page.article.slug or page.article.kind == "page":
             query = self.request.query
@@ -77,7 +87,12 @@ class ArticleHandler(ReaderHandler):
         error: str = "",
     ) -> None:
         article_id = page.article.id
-        thread = await self.run(comments.visible_comments, article_id)
+        thread = await self.cached_run(
+            f"article-comments:{article_id}",
+            article_scopes(article_id),
+            comments.visible_comments,
+            article_id,
+        )
         structured = seo.blog_posting(page.summary, self.base_url(), self.site.title)
         await self.render_page(
             "page.html" if page.article.kind == "page" else "article.html",

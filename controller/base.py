@@ -7,7 +7,7 @@ import functools
 import http.client
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
@@ -18,6 +18,8 @@ import tornado.web
 from sqlalchemy.orm import Session as DatabaseSession
 
 from controller.origin import public_base_url, set_security_headers
+from extends.cache import USERS
+from extends.counters import TodayStats
 from extends.errors import Unavailable
 from extends.session import COOKIE_NAME, Session, SessionStoreUnavailable
 from model.site import SiteSetting
@@ -49,6 +51,22 @@ WROTE_COOKIE = "rw"
 WROTE_PIN_SECONDS = 10
 # The session remembers the password it was opened with (see service.account).
 FINGERPRINT_KEY = "auth_fingerprint"
+# A user's cached state (role, password fingerprint, disabled) is dropped by the bus when it
+# changes; the TTL only bounds how long a change made outside Inkwell (plain SQL) goes unseen.
+USER_STATE_TTL_SECONDS = 60
+# Results kept by cached_run: the bus drops them on a change; the TTL is a safety net.
+CACHED_READ_TTL_SECONDS = 300
+# Today's unflushed view counts (sidebar, dashboard) are re-read at most this often.
+LIVE_COUNTS_TTL_SECONDS = 1.0
+
+
+def live_counts_key(day: datetime.date) -> str:
+    return f"live-counts:{day.isoformat()}"
+
+
+def user_scope(user_id: int) -> str:
+    """The invalidation scope of one user's cached state (publish it when the user changes)."""
+    return f"user:{user_id}"
 
 
 class PageError(tornado.web.HTTPError):
@@ -83,6 +101,8 @@ class BaseHandler(tornado.web.RequestHandler):
     def initialize(self) -> None:
         self.session = Session(None)
         self.session_unavailable = False
+        # The signed-in user's role, fingerprint and flag, once prepare has checked them.
+        self.user_state: account.UserState | None = None
         # Until prepare loads them (an error page may be drawn before): an unconfigured site.
         self.site: SiteSetting = DEFAULT_SITE
         self.navigation: Navigation = NO_NAVIGATION
@@ -184,6 +204,43 @@ class BaseHandler(tornado.web.RequestHandler):
             raise PageError(429, self.service_message(exc), retry_after=exc.retry_after) from exc
         except ServiceError as exc:
             raise PageError(exc.status_code, self.service_message(exc)) from exc
+
+    async def cached_run(
+        self,
+        key: str,
+        scopes: Iterable[str],
+        fn: Callable[Concatenate[DatabaseSession, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``run`` through this instance's cache: the result stays under ``key`` until the bus
+        names one of ``scopes`` (every write publishes what it changed) or
+        CACHED_READ_TTL_SECONDS pass. For reads every visitor may share."""
+        return await self.application.cache.get_or_load(
+            key,
+            lambda: self.run(fn, *args, **kwargs),
+            scopes=scopes,
+            ttl=CACHED_READ_TTL_SECONDS,
+        )
+
+    async def live_counts(self, day: datetime.date) -> TodayStats:
+        """The day's views not yet flushed, as this instance last saw them: every view it
+        counts refreshes them (same round trip), else Redis is asked at most once a second."""
+        return await self.application.cache.get_or_load(
+            live_counts_key(day),
+            lambda: self.application.counters.today(day),
+            scopes=["stats"],
+            ttl=LIVE_COUNTS_TTL_SECONDS,
+        )
+
+    async def record_view(self, day: datetime.date, visitor: str, article_id: int | None) -> None:
+        """Count one view; keep the day's counts it returns for ``live_counts``."""
+        cache = self.application.cache
+        generation = cache.generation
+        counted = await self.application.counters.record(day, visitor, article_id)
+        # A flush (the "stats" scope) during the round trip makes these counts stale.
+        if counted is not None and generation == cache.generation:
+            cache.set(live_counts_key(day), counted, scopes=["stats"], ttl=LIVE_COUNTS_TTL_SECONDS)
 
     def reads_may_be_stale(self) -> bool:
         """Whether this request's reads may come from a replica (reader pages say when)."""
@@ -289,29 +346,43 @@ class BaseHandler(tornado.web.RequestHandler):
         }
         self.current_user = CurrentUser(user.id, user.username, user.display_name)
         await self.save_session()
+        # Signing in may have rehashed the password (a new fingerprint): no instance may keep
+        # the old one, or it would sign this new session out.
+        await self.invalidate(user_scope(user.id))
 
     def stamp_session(self, password_hash: str) -> None:
         """Tie the session to the user's current password (call at every sign-in)."""
         self.session[FINGERPRINT_KEY] = account.password_fingerprint(password_hash)
 
-    async def ensure_session_current(self) -> bool:
-        """Sign the session out when its user's password changed since sign-in.
+    async def load_user_state(self, user_id: int) -> account.UserState | None:
+        """The user's role, fingerprint and disabled flag from this instance's cache (one
+        small query when it is not there); None when the account is gone."""
+        return await self.application.cache.get_or_load(
+            user_scope(user_id),
+            lambda: self.application.run_service(account.user_state, user_id),
+            scopes=["users"],
+            ttl=USER_STATE_TTL_SECONDS,
+            region=USERS,
+            keep=lambda state: state is not None,
+        )
 
-        One small query. Returns whether the visitor is still signed in.
+    async def ensure_session_current(self) -> bool:
+        """Sign the session out when its user's password changed since sign-in, or the
+        account was disabled or deleted. Returns whether the visitor is still signed in.
         """
         user = self.current_user
         if not user:
             return False
-        current = await self.application.run_service(account.session_fingerprint, user.id)
+        state = await self.load_user_state(user.id)
+        current = state.fingerprint if state is not None and not state.disabled else None
+        self.user_state = state if current is not None else None
         remembered = self.session.get(FINGERPRINT_KEY)
         if current is not None and remembered is None:
             # Signed in by a path that did not stamp the session: adopt the current password.
             self.session[FINGERPRINT_KEY] = current
             return True
         if current is None or current != remembered:
-            disabled = current is None and await self.application.run_service(
-                account.is_disabled, user.id
-            )
+            disabled = state is not None and state.disabled
             await self.sign_out()
             if disabled:
                 self.flash(self._("Your account is disabled: ask an administrator."), "warning")

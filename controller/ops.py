@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from controller.base import BaseHandler
-
-CHECK_TIMEOUT_SECONDS = 3
 
 
 def database_reachable(session: Session) -> bool:
@@ -20,6 +17,10 @@ def database_reachable(session: Session) -> bool:
 
 class HealthHandler(BaseHandler):
     """200 while this instance can serve pages, 503 while it stops or lost its database.
+
+    The answer is the last report of the instance's health monitor (extends/health.py,
+    refreshed every second): no query and no Redis round trip per call. A report that is
+    too old (the checker is stuck) is a 503 like a failed check.
 
     Redis being down is reported but does not make the instance unhealthy: it still serves
     every anonymous page, so it must stay in the pool.
@@ -31,10 +32,12 @@ class HealthHandler(BaseHandler):
 
     async def get(self) -> None:
         app = self.application
-        database_ok, redis_ok = await asyncio.gather(self._database_ok(), self._redis_ok())
+        report = await app.health.report()
         if app.shutting_down:
             status = "stopping"
-        elif not database_ok:
+        elif report is None or app.health.is_stale(report):
+            status = "stale"
+        elif not report.database:
             status = "degraded"
         else:
             status = "ok"
@@ -46,33 +49,19 @@ class HealthHandler(BaseHandler):
                 "instance": app.config.instance_id,
                 "port": app.config.port,
                 "leader": app.lease.is_leader,
-                "database": database_ok,
-                "redis": redis_ok,
+                "database": report.database if report else False,
+                "redis": report.redis if report else None,
+                # How old the checks above are (they run every health_interval_seconds).
+                "checked_seconds_ago": round(app.health.age(report), 3) if report else None,
                 "in_flight": app.in_flight,
                 # Each replica: reachable, lag_seconds (None: unknown or stopped), in_use.
                 "replicas": [dataclasses.asdict(replica) for replica in app.replicas.health()],
+                # Each in-process cache region: entries, bytes and its byte limit.
+                "caches": {
+                    name: dataclasses.asdict(stats) for name, stats in app.cache.stats().items()
+                },
             }
         )
-
-    async def _database_ok(self) -> bool:
-        try:
-            return await asyncio.wait_for(
-                self.application.run_service(database_reachable), CHECK_TIMEOUT_SECONDS
-            )
-        except Exception:
-            return False
-
-    async def _redis_ok(self) -> bool | None:
-        clients = self.application.redis_clients
-        if not clients:
-            return None
-        try:
-            replies = await asyncio.wait_for(
-                asyncio.gather(*(client.ping() for client in clients)), CHECK_TIMEOUT_SECONDS
-            )
-        except TimeoutError:
-            return False
-        return all(replies)
 
 
 routes = [(r"/healthz", HealthHandler)]

@@ -11,7 +11,7 @@ import logging
 import math
 
 from controller.audit_log import record_event
-from controller.base import BaseHandler, PageError
+from controller.base import BaseHandler, PageError, user_scope
 from controller.mail_content import render_mail
 from extends.errors import Unavailable
 from extends.mailer import InvalidAddress, normalize_address
@@ -135,6 +135,8 @@ class ResetPasswordHandler(BaseHandler):
             )
             return
         await record_event(self, "password_reset", username=user.username)
+        # The old password's sessions end on every instance (their cached state goes).
+        await self.invalidate(user_scope(user.id))
         if self.current_user:
             await self.sign_out()
         self.flash(self._("Your password is changed. Please sign in with it."), "success")

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy.orm import Session
 
 from controller.base import LANGUAGE_COOKIE, PageError
-from controller.reader_base import ReaderHandler
+from controller.reader_base import PAGE_SCOPES, ReaderHandler
 from controller.redirects import old_url_target
 from extends.ratelimit import RateLimitUnavailable
 from service import articles, feeds, search, seo
 
 log = logging.getLogger("blog.reader")
+
+T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class ListingHandler(ReaderHandler):
@@ -19,6 +25,14 @@ class ListingHandler(ReaderHandler):
 
     def page_number(self) -> int:
         return self.get_int_argument("page", 1)
+
+    async def cached_listing(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """A listing from this instance's cache (signed-in readers skip the page cache but
+        share this), dropped by what drops the pages."""
+        key = f"listing:{fn.__name__}:{(args, sorted(kwargs.items()))!r}"
+        return await self.cached_run(key, PAGE_SCOPES, fn, *args, **kwargs)
 
     async def show_listing(
         self, listing: articles.Listing, base_path: str, title: str, kind: str, **extra: Any
@@ -42,7 +56,7 @@ class HomeHandler(ListingHandler):
             if target is not None:
                 self.redirect(target, permanent=True)
                 return
-        listing = await self.run(
+        listing = await self.cached_listing(
             articles.list_published, self.page_number(), self.site.posts_per_page
         )
         structured = seo.website(self.site.title, self.site.signature, self.base_url())
@@ -60,7 +74,7 @@ class CategoryHandler(ListingHandler):
     """/category/<slug>; /category/<id> and an old slug answer 301 to it."""
 
     async def get(self, slug: str) -> None:
-        listing = await self.run(
+        listing = await self.cached_listing(
             articles.category_listing, slug, self.page_number(), self.site.posts_per_page
         )
         if isinstance(listing, articles.MovedTo):
@@ -72,7 +86,7 @@ class CategoryHandler(ListingHandler):
 
 class TagHandler(ListingHandler):
     async def get(self, name: str) -> None:
-        listing = await self.run(
+        listing = await self.cached_listing(
             articles.tag_listing, name, self.page_number(), self.site.posts_per_page
         )
         title = self._("Tag: %(name)s") % {"name": listing.heading}

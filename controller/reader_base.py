@@ -21,12 +21,14 @@ from urllib.parse import urlencode
 
 from controller.base import LANGUAGE_COOKIE, BaseHandler
 from controller.origin import content_security_policy
+from extends.cache import PAGES
 from extends.session import COOKIE_NAME
 from model.base import utcnow
 from service import appearance, stats, widgets
 
 PAGE_TTL_SECONDS = 300
 SIDEBAR_TTL_SECONDS = 60
+SIDEBAR_SCOPES = ("widgets", "articles", "comments", "nav", "stats", "settings")
 # Every reader page shows the navigation, the sidebar and the settings: any of them drops it.
 PAGE_SCOPES = ("pages", "settings", "nav", "widgets", "articles", "comments", "stats")
 PAGE_ARGUMENTS = ("page", "reply_to", "comment")
@@ -65,7 +67,7 @@ class ReaderHandler(BaseHandler):
             self.set_header("Content-Security-Policy", content_security_policy(allowances.sources))
         self._cache_generation = self.application.cache.generation
         if self.page_cacheable():
-            cached = self.application.cache.get(self.page_key())
+            cached = self.application.cache.get(self.page_key(), region=PAGES)
             if cached is not None:
                 await self.count_view(cached.article_id, cached.content_type)
                 self.set_header("Content-Type", cached.content_type)
@@ -147,6 +149,7 @@ class ReaderHandler(BaseHandler):
                 CachedPage(body, content_type, article_id),
                 scopes=(*PAGE_SCOPES, *scopes),
                 ttl=PAGE_TTL_SECONDS,
+                region=PAGES,
             )
 
     async def finish_page(
@@ -199,7 +202,7 @@ class ReaderHandler(BaseHandler):
         if self.is_robot():
             return
         today = utcnow().date()
-        await self.application.counters.record(today, self.visitor_id(today), article_id)
+        await self.record_view(today, self.visitor_id(today), article_id)
 
     def visitor_id(self, day: datetime.date) -> str:
         """Who counts as one visitor today, without a cookie (a shared page sets none).
@@ -220,12 +223,12 @@ class ReaderHandler(BaseHandler):
         loaded = await self.application.cache.get_or_load(
             f"sidebar:{today.isoformat()}",
             lambda: self.application.run_service(widgets.sidebar, today),
-            scopes=["widgets", "articles", "comments", "nav", "stats", "settings"],
+            scopes=SIDEBAR_SCOPES,
             ttl=SIDEBAR_TTL_SECONDS,
         )
         if not any(widget.kind == "stats" for widget in loaded):
             return loaded
-        live = await self.application.counters.today(today)
+        live = await self.live_counts(today)
         return [
             dataclasses.replace(widget, stats=stats.with_live_counts(widget.stats, live))
             if widget.kind == "stats" and widget.stats is not None

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 import tornado.web
 
+from controller.reader_base import SIDEBAR_SCOPES, SIDEBAR_TTL_SECONDS
 from model.pager import Pager as PagerModel
 from service.articles import ArticleSummary
 from service.avatars import avatar_html
@@ -92,8 +93,33 @@ class CommentItem(tornado.web.UIModule):
 
 
 class Sidebar(tornado.web.UIModule):
+    """The widgets; each one's HTML is kept per language until its data changes.
+
+    A widget comes from the cached sidebar (``ReaderHandler.sidebar``) and stays the same
+    object until the bus drops that: its id names the fragment while the fragment holds it.
+    Today's statistics change with every view and are drawn each time.
+    """
+
     def render(self, widgets: list[SidebarWidget]) -> bytes:
-        return self.render_string("modules/sidebar.html", widgets=widgets)
+        handler = cast("BaseHandler", self.handler)
+        cache = handler.application.cache
+        parts = []
+        for index, widget in enumerate(widgets):
+            if widget.kind == "stats":
+                parts.append(self._draw(index, widget))
+                continue
+            key = f"widget-html:{self.locale.code}:{index}:{id(widget)}"
+            kept = cache.get(key)
+            if kept is not None and kept[0] is widget:
+                parts.append(kept[1])
+                continue
+            html = self._draw(index, widget)
+            cache.set(key, (widget, html), scopes=SIDEBAR_SCOPES, ttl=SIDEBAR_TTL_SECONDS)
+            parts.append(html)
+        return b"".join(parts)
+
+    def _draw(self, index: int, widget: SidebarWidget) -> bytes:
+        return self.render_string("modules/widget.html", index=index, widget=widget)
 
 
 class Avatar(tornado.web.UIModule):

@@ -1,17 +1,27 @@
 """The per-process site cache and the bus that tells every instance what to drop.
 
 Entries are tagged with scopes (``settings``, ``article:42``, ``comments:42``,
-``pages``...). A write publishes the scopes it changed; every instance drops
+``pages``, ``user:7``...). A write publishes the scopes it changed; every instance drops
 the entries tagged with any of them. ``all`` drops everything.
+
+The cache is split into regions (full pages, data the pages are built from, the signed-in
+users' state), each a least-recently-used map bounded in bytes: a region over its budget
+forgets its least recently used entries. /healthz shows every region's size.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Protocol, TypeVar, cast
+import sys
+import types
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol, TypeVar, cast
 
 from extends.clock import SYSTEM_CLOCK, Clock
 from extends.redis import RedisClient, RedisUnavailable
@@ -20,40 +30,172 @@ log = logging.getLogger("blog.cache")
 
 ALL = "all"
 
+# Regions: anonymous full pages; what pages are built from (settings, menus, sidebar,
+# articles, comments, lists, redirects); signed-in users' state (role, password fingerprint).
+PAGES = "pages"
+DATA = "data"
+USERS = "users"
+MEBIBYTE = 1024 * 1024
+DEFAULT_REGION_BYTES: Mapping[str, int] = {
+    PAGES: 64 * MEBIBYTE,
+    DATA: 32 * MEBIBYTE,
+    USERS: MEBIBYTE,
+}
+# Measuring a value walks at most this many objects (a huge value is simply "big").
+MAX_OBJECTS_MEASURED = 200_000
+
 T = TypeVar("T")
 
+_ATOMS = (str, bytes, bytearray, int, float, complex, bool, type(None))
+_SKIPPED = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType)
 
-class SiteCache:
-    """Hot data in memory, each entry tagged with the scopes that invalidate it."""
 
-    def __init__(self, max_entries: int = 5000, clock: Clock = SYSTEM_CLOCK) -> None:
+def approximate_size(value: Any) -> int:
+    """Roughly how many bytes ``value`` holds: itself and everything it refers to.
+
+    Walks containers, dataclasses and plain objects (a detached SQLAlchemy instance: its
+    loaded attributes, not its ``_sa_`` bookkeeping), counting each object once.
+    """
+    seen: set[int] = set()
+    stack = [value]
+    total = 0
+    while stack and len(seen) < MAX_OBJECTS_MEASURED:
+        item = stack.pop()
+        if id(item) in seen or isinstance(item, _SKIPPED):
+            continue
+        seen.add(id(item))
+        total += sys.getsizeof(item)
+        if isinstance(item, _ATOMS):
+            continue
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend(item)
+        elif dataclasses.is_dataclass(item):
+            stack.extend(getattr(item, field.name) for field in dataclasses.fields(item))
+        else:
+            attributes = getattr(item, "__dict__", None)
+            if isinstance(attributes, dict):
+                stack.extend(
+                    attribute
+                    for name, attribute in attributes.items()
+                    if not name.startswith("_sa_")
+                )
+    return total
+
+
+class _Entry(NamedTuple):
+    tags: frozenset[str]
+    expires_at: float | None
+    value: Any
+    size: int
+
+
+@dataclass(frozen=True)
+class RegionStats:
+    """What /healthz shows for one region."""
+
+    entries: int
+    bytes: int
+    limit: int
+
+
+class CacheRegion:
+    """One least-recently-used map of the cache, bounded in bytes."""
+
+    def __init__(self, name: str, max_bytes: int, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.name = name
+        self.max_bytes = max_bytes
         self.clock = clock
-        self._entries: dict[str, tuple[frozenset[str], float | None, Any]] = {}
-        self._max_entries = max_entries
-        self._loading: dict[str, asyncio.Future[Any]] = {}
-        self.generation = 0
+        self.bytes = 0
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
 
     def get(self, key: str, default: Any = None) -> Any:
-        """The cached value, or ``default`` when missing or past its TTL."""
+        """The value (now the most recently used), or ``default`` when missing or expired."""
         entry = self._entries.get(key)
         if entry is None:
             return default
-        _scopes, expires_at, value = entry
-        if expires_at is not None and expires_at <= self.clock.monotonic():
-            del self._entries[key]
+        if entry.expires_at is not None and entry.expires_at <= self.clock.monotonic():
+            self._remove(key)
             return default
-        return value
+        self._entries.move_to_end(key)
+        return entry.value
+
+    def set(self, key: str, value: Any, tags: frozenset[str], ttl: float | None) -> bool:
+        """Keep ``value``; the least recently used entries leave to stay within budget.
+
+        A value larger than the whole budget is not kept (False).
+        """
+        size = approximate_size(value) + sys.getsizeof(key)
+        if key in self._entries:
+            self._remove(key)
+        if size > self.max_bytes:
+            log.info(
+                "cache %s: not keeping %s (%d bytes > %d)", self.name, key, size, self.max_bytes
+            )
+            return False
+        while self._entries and self.bytes + size > self.max_bytes:
+            self._remove(next(iter(self._entries)))
+        expires_at = self.clock.monotonic() + ttl if ttl else None
+        self._entries[key] = _Entry(tags, expires_at, value, size)
+        self.bytes += size
+        return True
+
+    def invalidate(self, wanted: AbstractSet[str]) -> int:
+        """Drop every entry tagged with one of ``wanted`` (``all``: every entry)."""
+        if ALL in wanted:
+            count = len(self._entries)
+            self._entries.clear()
+            self.bytes = 0
+            return count
+        doomed = [key for key, entry in self._entries.items() if entry.tags & wanted]
+        for key in doomed:
+            self._remove(key)
+        return len(doomed)
+
+    def stats(self) -> RegionStats:
+        return RegionStats(len(self._entries), self.bytes, self.max_bytes)
+
+    def _remove(self, key: str) -> None:
+        entry = self._entries.pop(key)
+        self.bytes -= entry.size
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class SiteCache:
+    """Hot data in memory, each entry tagged with the scopes that invalidate it.
+
+    ``region`` picks the byte-bounded map an entry lives in (``data`` unless told).
+    """
+
+    def __init__(
+        self, region_bytes: Mapping[str, int] | None = None, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
+        self.clock = clock
+        self.regions = {
+            name: CacheRegion(name, limit, clock)
+            for name, limit in (region_bytes or DEFAULT_REGION_BYTES).items()
+        }
+        self._loading: dict[tuple[str, str], asyncio.Future[Any]] = {}
+        self.generation = 0
+
+    def get(self, key: str, default: Any = None, region: str = DATA) -> Any:
+        """The cached value, or ``default`` when missing or past its TTL."""
+        return self.regions[region].get(key, default)
 
     def set(
-        self, key: str, value: Any, scopes: Iterable[str] = (), ttl: float | None = None
+        self,
+        key: str,
+        value: Any,
+        scopes: Iterable[str] = (),
+        ttl: float | None = None,
+        region: str = DATA,
     ) -> None:
         """Keep ``value`` under ``key``, dropped with any of ``scopes`` or after ``ttl`` s."""
-        if len(self._entries) >= self._max_entries:
-            # Crude but bounded: forget the oldest half.
-            for old in list(self._entries)[: self._max_entries // 2]:
-                del self._entries[old]
-        expires_at = self.clock.monotonic() + ttl if ttl else None
-        self._entries[key] = (frozenset(scopes) | {key}, expires_at, value)
+        self.regions[region].set(key, value, frozenset(scopes) | {key}, ttl)
 
     async def get_or_load(
         self,
@@ -61,18 +203,23 @@ class SiteCache:
         loader: Callable[[], Awaitable[T]],
         scopes: Iterable[str] = (),
         ttl: float | None = None,
+        region: str = DATA,
+        keep: Callable[[T], bool] | None = None,
     ) -> T:
-        """The cached value, or load it once even when many requests ask at the same time."""
+        """The cached value, or load it once even when many requests ask at the same time.
+
+        ``keep`` says whether a loaded value may be cached (None: always).
+        """
         missing = object()
-        cached = self.get(key, missing)
+        cached = self.get(key, missing, region)
         if cached is not missing:
             # Whoever stored under ``key`` stored what this loader returns.
             return cast(T, cached)
-        pending = self._loading.get(key)
+        pending = self._loading.get((region, key))
         if pending is not None:
             return cast(T, await asyncio.shield(pending))
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._loading[key] = future
+        self._loading[(region, key)] = future
         generation = self.generation
         try:
             value = await loader()
@@ -81,10 +228,10 @@ class SiteCache:
             future.exception()  # mark retrieved: the waiters get it, nobody else must
             raise
         finally:
-            self._loading.pop(key, None)
+            self._loading.pop((region, key), None)
         # An invalidation that arrived while loading makes this value stale: do not keep it.
-        if generation == self.generation:
-            self.set(key, value, scopes, ttl)
+        if generation == self.generation and (keep is None or keep(value)):
+            self.set(key, value, scopes, ttl, region)
         future.set_result(value)
         return value
 
@@ -92,17 +239,14 @@ class SiteCache:
         """Drop every entry tagged with one of ``scopes``; returns how many went."""
         wanted = set(scopes)
         self.generation += 1
-        if ALL in wanted:
-            count = len(self._entries)
-            self._entries.clear()
-            return count
-        doomed = [key for key, (tags, _, _) in self._entries.items() if tags & wanted]
-        for key in doomed:
-            del self._entries[key]
-        return len(doomed)
+        return sum(region.invalidate(wanted) for region in self.regions.values())
+
+    def stats(self) -> dict[str, RegionStats]:
+        """Entries, bytes and byte limit of every region (for /healthz)."""
+        return {name: region.stats() for name, region in self.regions.items()}
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return sum(len(region) for region in self.regions.values())
 
 
 class InvalidationBus(Protocol):
@@ -143,6 +287,18 @@ RESUBSCRIBE_MIN_SECONDS = 0.1
 RESUBSCRIBE_MAX_SECONDS = 5.0
 
 
+async def announce_invalidation(
+    client: RedisClient,
+    scopes: Iterable[str],
+    sender: str,
+    channel: str = INVALIDATION_CHANNEL,
+) -> None:
+    """Tell every listening instance to drop ``scopes`` (the commands beside ``serve`` use
+    it too: a role changed from the shell counts at once); raises RedisUnavailable."""
+    message = json.dumps({"from": sender, "scopes": sorted(set(scopes))})
+    await client.call("PUBLISH", channel, message)
+
+
 class RedisBus:
     """Invalidations over Redis pub/sub, so every instance drops what a write changed.
 
@@ -171,9 +327,8 @@ class RedisBus:
         """Drop ``scopes`` here at once, then tell the others (a warning if Redis is down)."""
         names = sorted(set(scopes))
         self.cache.invalidate(names)
-        message = json.dumps({"from": self.instance_id, "scopes": names})
         try:
-            await self.client.call("PUBLISH", self.channel, message)
+            await announce_invalidation(self.client, names, self.instance_id, self.channel)
         except RedisUnavailable:
             # The others lost their subscription too and drop everything when it returns.
             log.warning("could not publish invalidation %s: Redis unavailable", names)

@@ -52,8 +52,11 @@ class TodayStats:
 class Counters(Protocol):
     """Where page views wait for the leader's flush."""
 
-    async def record(self, day: dt.date, visitor_id: str, article_id: int | None) -> None:
-        """Count one page view (and one article view when article_id is given)."""
+    async def record(
+        self, day: dt.date, visitor_id: str, article_id: int | None
+    ) -> TodayStats | None:
+        """Count one page view (and one article view when article_id is given); returns
+        ``day``'s counts after it (None when they cannot be known), in the same round trip."""
 
     async def today(self, day: dt.date) -> TodayStats:
         """Views and unique visitors counted for ``day`` and not yet flushed."""
@@ -75,11 +78,14 @@ class MemoryCounters:
         self._article_views: Counter[int] = Counter()
         self._uncommitted: Pending | None = None
 
-    async def record(self, day: dt.date, visitor_id: str, article_id: int | None) -> None:
+    async def record(
+        self, day: dt.date, visitor_id: str, article_id: int | None
+    ) -> TodayStats | None:
         self._page_views[day] += 1
         self._visitors.setdefault(day, set()).add(visitor_id)
         if article_id is not None:
             self._article_views[article_id] += 1
+        return await self.today(day)
 
     async def today(self, day: dt.date) -> TodayStats:
         return TodayStats(self._page_views[day], len(self._visitors.get(day, ())))

@@ -97,20 +97,26 @@ class RedisCounters:
         # Batches this instance drained and has not committed (their write failed).
         self._uncommitted: set[str] = set()
 
-    async def record(self, day: dt.date, visitor_id: str, article_id: int | None) -> None:
-        """Count a view; when Redis is down the view is lost, the page is still served."""
+    async def record(
+        self, day: dt.date, visitor_id: str, article_id: int | None
+    ) -> TodayStats | None:
+        """Count a view and read the day's counts after it, in one round trip; when Redis is
+        down the view is lost (None), the page is still served."""
         visitors_key = f"{PREFIX}uv:{day.isoformat()}"
         commands: list[tuple[str | int, ...]] = [
             ("HINCRBY", PAGE_VIEWS_KEY, day.isoformat(), 1),
             ("PFADD", visitors_key, visitor_id),
             ("EXPIRE", visitors_key, VISITORS_TTL_SECONDS),
+            ("PFCOUNT", visitors_key),
         ]
         if article_id is not None:
             commands.append(("HINCRBY", ARTICLE_VIEWS_KEY, str(article_id), 1))
         try:
-            await self.client.pipeline(*commands)
+            replies = await self.client.pipeline(*commands)
         except RedisUnavailable as exc:
             self._warn(f"a page view was not counted: {exc}")
+            return None
+        return TodayStats(as_int(replies[0]), as_int(replies[3]))
 
     async def today(self, day: dt.date) -> TodayStats:
         """Views and unique visitors of ``day`` not yet flushed (zeros when Redis is down)."""

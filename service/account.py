@@ -37,9 +37,30 @@ def session_fingerprint(session: Session, user_id: int) -> str | None:
     return password_fingerprint(stored) if stored is not None else None
 
 
-def is_disabled(session: Session, user_id: int) -> bool:
-    """Whether this account exists and is disabled (why its session just ended)."""
-    return bool(session.scalar(select(User.disabled).where(User.id == user_id)))
+@dataclass(frozen=True)
+class UserState:
+    """What every signed-in request checks about its user: role, password, whether disabled.
+
+    Each instance keeps it in memory (controller.base) and drops it when the bus names
+    ``user:<id>``: a role change, a disabled account or a new password counts at once on
+    every instance without a query per request.
+    """
+
+    id: int
+    role: str
+    fingerprint: str
+    disabled: bool
+
+
+def user_state(session: Session, user_id: int) -> UserState | None:
+    """The user's role, password fingerprint and disabled flag (one query); None if gone."""
+    row = session.execute(
+        select(User.role, User.password_hash, User.disabled).where(User.id == user_id)
+    ).first()
+    if row is None:
+        return None
+    role, password_hash, disabled = row
+    return UserState(user_id, role, password_fingerprint(password_hash), bool(disabled))
 
 
 def get_account(session: Session, user_id: int) -> User:

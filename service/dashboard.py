@@ -122,6 +122,17 @@ def build_chart(days: list[DayTraffic]) -> TrafficChart:
     )
 
 
+@dataclass(frozen=True)
+class DashboardData:
+    """What the dashboard reads from the database (cached; today's live counts are not)."""
+
+    today: dt.date
+    articles_by_status: dict[str, int]
+    comments_by_status: dict[str, int]
+    stored_traffic: dict[dt.date, tuple[int, int]]  # day -> (pv, uv) already flushed
+    recent_comments: list[CommentRow]
+
+
 def traffic(
     session: Session, today: dt.date, today_pv: int = 0, today_uv: int = 0
 ) -> list[DayTraffic]:
@@ -129,25 +140,35 @@ def traffic(
 
     Today's counts not yet flushed by the leader are added from the live counters.
     """
+    return days_of_traffic(stored_traffic(session, today), today, today_pv, today_uv)
+
+
+def stored_traffic(session: Session, today: dt.date) -> dict[dt.date, tuple[int, int]]:
+    """The flushed (pv, uv) of each of the 30 days ending today that has any."""
     first = today - dt.timedelta(days=DAYS - 1)
-    stored = {
-        row.day: row for row in session.scalars(select(DailyStat).where(DailyStat.day >= first))
+    return {
+        row.day: (row.pv, row.uv)
+        for row in session.scalars(select(DailyStat).where(DailyStat.day >= first))
     }
+
+
+def days_of_traffic(
+    stored: dict[dt.date, tuple[int, int]], today: dt.date, today_pv: int = 0, today_uv: int = 0
+) -> list[DayTraffic]:
+    """Every one of the 30 days ending today, today's live counts added."""
+    first = today - dt.timedelta(days=DAYS - 1)
     days = []
     for offset in range(DAYS):
         day = first + dt.timedelta(days=offset)
-        row = stored.get(day)
-        pv, uv = (row.pv, row.uv) if row else (0, 0)
+        pv, uv = stored.get(day, (0, 0))
         if day == today:
             pv, uv = pv + today_pv, max(uv, today_uv)
         days.append(DayTraffic(day, pv, uv))
     return days
 
 
-def load_dashboard(
-    session: Session, today: dt.date | None = None, today_pv: int = 0, today_uv: int = 0
-) -> Dashboard:
-    """Everything the dashboard shows, in a handful of queries."""
+def dashboard_data(session: Session, today: dt.date | None = None) -> DashboardData:
+    """Everything the dashboard reads from the database, in four queries."""
     today = today or utcnow().date()
     by_status = dict(
         session.execute(
@@ -165,6 +186,19 @@ def load_dashboard(
         .order_by(Comment.created_at.desc(), Comment.id.desc())
         .limit(RECENT_COMMENTS)
     ).all()
+    return DashboardData(
+        today=today,
+        articles_by_status={str(status): int(count) for status, count in by_status.items()},
+        comments_by_status={str(status): int(count) for status, count in comments.items()},
+        stored_traffic=stored_traffic(session, today),
+        recent_comments=[CommentRow(comment, title) for comment, title in recent],
+    )
+
+
+def build_dashboard(data: DashboardData, today_pv: int = 0, today_uv: int = 0) -> Dashboard:
+    """The dashboard from its (maybe cached) data and today's live counts."""
+    by_status = data.articles_by_status
+    comments = data.comments_by_status
     return Dashboard(
         articles=sum(by_status.values()),
         published=by_status.get("published", 0),
@@ -173,6 +207,13 @@ def load_dashboard(
         pending_review=by_status.get("pending", 0),
         pending_comments=comments.get("pending", 0),
         comments=sum(comments.values()),
-        chart=build_chart(traffic(session, today, today_pv, today_uv)),
-        recent_comments=[CommentRow(comment, title) for comment, title in recent],
+        chart=build_chart(days_of_traffic(data.stored_traffic, data.today, today_pv, today_uv)),
+        recent_comments=data.recent_comments,
     )
+
+
+def load_dashboard(
+    session: Session, today: dt.date | None = None, today_pv: int = 0, today_uv: int = 0
+) -> Dashboard:
+    """Everything the dashboard shows, in a handful of queries."""
+    return build_dashboard(dashboard_data(session, today), today_pv, today_uv)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, func, select, update
@@ -16,8 +18,13 @@ MAX_USERNAME = 64  # the users.username column
 
 # argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile.
 _HASHER = PasswordHasher()
-# Verified when the user name is unknown, so both failures cost the same time.
-_DUMMY_HASH = _HASHER.hash("inkwell-timing-equaliser")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the user name is unknown, so both failures cost the same time (made
+    on first use: hashing at import would add to every instance's start)."""
+    return _HASHER.hash("inkwell-timing-equaliser")
 
 
 def hash_password(password: str) -> str:
@@ -160,7 +167,7 @@ def user_id_for_name(session: Session, username: str) -> int | None:
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """The user if the password matches, else None; rehashes outdated hashes on success."""
     user = session.scalar(select(User).where(User.username == username.strip()))
-    stored = user.password_hash if user is not None else _DUMMY_HASH
+    stored = user.password_hash if user is not None else _dummy_hash()
     try:
         _HASHER.verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from controller.admin.base import AdminHandler, FormError
 from controller.audit_log import record_event
-from controller.base import FINGERPRINT_KEY
+from controller.base import FINGERPRINT_KEY, user_scope
 from service import account, avatars, passwords, roles
 from service.account import ProfileForm
 
@@ -80,7 +80,9 @@ class PasswordHandler(AccountHandler):
         self.session.rotate()
         self.session[FINGERPRINT_KEY] = fingerprint
         await record_event(self, "password_changed")
-        await self.done(self._("Your password is changed."), "/admin/account")
+        await self.done(
+            self._("Your password is changed."), "/admin/account", user_scope(self.user.id)
+        )
 
     def weak_password_hints(self, error: FormError) -> list[str]:
         """What would make a refused password stronger, in the visitor's language."""

@@ -10,6 +10,7 @@ from controller import notifications as notify
 from controller.admin.base import AdminHandler, FormError, pager_base
 from controller.base import PageError
 from extends.clock import utc_datetime
+from model.blog import ARTICLE_STATUSES
 from service import autosave, editor, notifications, roles, timezones
 from service.editor import ArticleFilter, ArticleForm
 
@@ -23,6 +24,10 @@ def article_scopes(article_id: int, kind: str = "article") -> tuple[str, ...]:
     """What a change to one article (or page: it may be in the menu) makes stale for readers."""
     scopes = ("articles", f"article:{article_id}", "pages", "stats")
     return (*scopes, "nav") if kind == "page" else scopes
+
+
+# Every change to an article, a category, a tag or an author publishes one of these.
+ARTICLE_LIST_SCOPES = ("articles", "pages", "nav")
 
 
 def editor_path(article: Any) -> str:
@@ -41,8 +46,24 @@ class ArticleListHandler(AdminHandler):
             text=self.get_argument("q", "").strip()[:100],
             page=self.get_int_argument("page", 1),
         )
-        articles, pager = await self.run(editor.list_articles, filters, self.actor)
-        choices = await self.run(editor.editor_choices)
+        if filters.text:
+            # Free text would fill the cache with one-off entries: ask the database.
+            articles, pager = await self.run(editor.list_articles, filters, self.actor)
+        else:
+            # Shared by everyone who sees the same list (an author sees only their own).
+            whose = "all" if self.actor.can(roles.EDIT_OTHERS) else self.actor.id
+            status = filters.status if filters.status in ARTICLE_STATUSES else ""
+            shown = (whose, status, filters.category_id, filters.tag.lower(), filters.page)
+            articles, pager = await self.cached_run(
+                f"admin-articles:{shown!r}",
+                ARTICLE_LIST_SCOPES,
+                editor.list_articles,
+                filters,
+                self.actor,
+            )
+        choices = await self.cached_run(
+            "editor-choices", ARTICLE_LIST_SCOPES, editor.editor_choices
+        )
         self.render(
             "admin/articles.html",
             admin_section="articles",

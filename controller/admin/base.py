@@ -41,8 +41,9 @@ class AdminHandler(BaseHandler):
     BaseHandler.prepare.
 
     Every request also needs the handler's ``capability`` (service.roles), checked against
-    the user's role as the database holds it now: without it the answer is 403. A handler
-    names what it needs; the default is the administrator's.
+    the user's role as the database holds it now (the cached state a change drops on every
+    instance): without it the answer is 403. A handler names what it needs; the default is
+    the administrator's.
     """
 
     capability: str = roles.MANAGE_SITE
@@ -52,7 +53,16 @@ class AdminHandler(BaseHandler):
         await super().prepare()
         if self._finished or not await self.require_user():
             return
-        self.actor = await self.run(roles.require, self.user.id, self.capability)
+        # The role comes from the user's cached state (checked by BaseHandler.prepare) that
+        # every instance drops when it changes: no query per request.
+        state = self.user_state
+        if state is None:
+            raise PageError(403, self._("You may not do this."))
+        self.actor = Actor(state.id, state.role)
+        try:
+            roles.require_can(self.actor, self.capability)
+        except ServiceError as exc:
+            raise PageError(exc.status_code, self.service_message(exc)) from exc
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Frame-Options", "DENY")
         if await send_to_two_factor_setup(self):  # when the site requires it

@@ -8,7 +8,7 @@ import logging
 
 from controller.admin.base import AdminHandler, FormError
 from controller.audit_log import record_event
-from controller.base import BaseHandler, PageError
+from controller.base import BaseHandler, PageError, user_scope
 from controller.mail_content import render_mail
 from extends.errors import Unavailable
 from extends.mailer import InvalidAddress, normalize_address
@@ -107,6 +107,7 @@ class UserRoleHandler(AdminHandler):
             self._("%(name)s is now: %(role)s")
             % {"name": user.username, "role": self._(roles.ROLE_NAMES[user.role])},
             "/admin/users",
+            user_scope(user.id),
         )
 
 
@@ -120,7 +121,8 @@ class UserDisableHandler(AdminHandler):
             if disabled
             else self._("%(name)s can sign in again.")
         )
-        await self.done(message % {"name": user.username}, "/admin/users")
+        # Every instance drops the user's cached state: the next request reads "disabled".
+        await self.done(message % {"name": user.username}, "/admin/users", user_scope(user.id))
 
 
 class UserDeleteHandler(AdminHandler):
@@ -150,6 +152,7 @@ class UserDeleteHandler(AdminHandler):
             "/admin/users",
             "articles",
             "pages",
+            user_scope(user.id),
         )
 
 

@@ -1,6 +1,8 @@
 """The per-process site cache: entries leave with their scopes or when their TTL runs out."""
 
-from extends.cache import ALL, SiteCache
+from dataclasses import dataclass
+
+from extends.cache import ALL, SiteCache, approximate_size
 from tests.support.clock import FakeClock
 
 
@@ -23,3 +25,38 @@ def test_invalidation_drops_what_the_scopes_name():
     assert cache.invalidate(["article:1"]) == 1
     assert cache.get("article-page:1") is None and cache.get("article-page:2") == "b"
     assert cache.invalidate([ALL]) == 1 and len(cache) == 0
+
+
+def test_a_region_over_its_byte_budget_forgets_the_least_recently_used():
+    one = SiteCache()
+    one.set("entry:0", "x" * 5_000)
+    entry_bytes = one.stats()["data"].bytes  # the text, the key and their overhead
+    cache = SiteCache({"data": 4 * entry_bytes + 100})  # room for four entries
+    for number in range(4):
+        cache.set(f"entry:{number}", "x" * 5_000)
+    assert cache.get("entry:0") == "x" * 5_000  # now the most recently used
+    cache.set("entry:4", "x" * 5_000)  # over budget: entry:1, least recently used, leaves
+    assert cache.get("entry:1") is None
+    assert all(cache.get(f"entry:{number}") for number in (0, 2, 3, 4))
+    stats = cache.stats()["data"]
+    assert stats.entries == 4 and stats.bytes <= stats.limit
+
+
+def test_a_value_larger_than_the_budget_is_not_kept():
+    cache = SiteCache({"data": 10_000})
+    cache.set("small", "x" * 100)
+    cache.set("huge", "x" * 50_000)
+    assert cache.get("huge") is None and cache.get("small") == "x" * 100
+    assert cache.stats()["data"].entries == 1
+
+
+def test_sizes_count_what_a_value_refers_to():
+    @dataclass
+    class Page:
+        body: str
+        tags: list[str]
+
+    small = approximate_size(Page("x", []))
+    big = approximate_size(Page("x" * 10_000, ["y" * 1_000] * 3))
+    assert big - small >= 10_000 + 1_000  # the shared tag string counted once
+    assert big - small < 10_000 + 3 * 1_000 + 1_000

@@ -167,6 +167,8 @@ class Writer:
         self.max_media_bytes = max_media_bytes
         self.fetch_urls = fetch_urls
         self._queue: list[_Queued] = []
+        self._queued_posts: set[str] = set()
+        self._queued_comments: set[str] = set()
         self._new_identities: list[dict[str, Any]] = []
         self._new_redirects: dict[str, str] = {}
         self._slugs: dict[str, Counter[str]] = {}
@@ -439,6 +441,19 @@ class Writer:
         """Convert and queue one post; a full queue is written and committed."""
         from service.importers.convert import html_to_markdown
 
+        if post.key in self._queued_posts:
+            # The same post twice in one file: the second updates what the first wrote.
+            self._write_queue()
+            self.commit()
+        unique = []
+        for comment in post.comments:
+            if comment.key in self._queued_comments:
+                self.summary.skipped["comments listed twice (same id)"] += 1
+            else:
+                self._queued_comments.add(comment.key)
+                unique.append(comment)
+        post.comments = unique
+        self._queued_posts.add(post.key)
         content = rewrite(html_to_markdown(post.html), post.title)
         rendered = render_markdown(content)
         featured: int | None = None
@@ -477,6 +492,8 @@ class Writer:
 
     def _write_queue(self) -> None:
         queue, self._queue = self._queue, []
+        self._queued_posts.clear()
+        self._queued_comments.clear()
         if not queue:
             return
         known = [self._known("article", item.post.key) for item in queue]

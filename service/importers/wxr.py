@@ -158,8 +158,7 @@ class _ChannelReader:
         self.item_size = 0
         self.items = 0
         self.open: list[str] = []
-        self.item_title = ""
-        self.item_id = "?"
+        self.item_fields: dict[str, str] = {}  # the item's title, id and guid, once read
         self.events = 0  # handler calls so far: markup that never yields one is refused
 
     def feed(self, chunk: bytes, last: bool = False) -> None:
@@ -183,7 +182,7 @@ class _ChannelReader:
             self.item_size = 0
             if tag == "item":
                 self.items += 1
-                self.item_title, self.item_id = "", "?"
+                self.item_fields = {}
 
     def data(self, text: str) -> None:
         self.events += 1
@@ -210,10 +209,8 @@ class _ChannelReader:
         element = self.builder.end(tag)
         self.field_size = 0
         if self.depth == 4 and self.open[-1] == "item":
-            if tag == "title":
-                self.item_title = element.text or ""
-            elif tag == "wp:post_id":
-                self.item_id = (element.text or "").strip()[:20] or "?"
+            if tag in ("title", "wp:post_id", "guid"):
+                self.item_fields[tag] = (element.text or "")[:200]
         elif self.depth == 3 and self.channel is not None:
             self.complete.append(element)
             self.channel.remove(element)
@@ -222,7 +219,7 @@ class _ChannelReader:
     def where(self) -> str:
         """The element being read, as the summary names it."""
         if len(self.open) >= 3 and self.open[2] == "item":
-            return _item_name(self.items, {"wp:post_id": self.item_id, "title": self.item_title})
+            return _item_name(self.items, self.item_fields)
         if len(self.open) >= 3:
             return self.open[2]
         return "the channel"
@@ -266,7 +263,11 @@ def _elements(path: Path) -> Iterator[Element]:
 
 def _item_name(number: int, fields: dict[str, str]) -> str:
     title = " ".join((fields.get("title") or "").split())[:60]
-    return f"item {number} (post id {fields.get('wp:post_id', '?')}, {title!r})"
+    post_id = fields.get("wp:post_id", "").strip()[:20]
+    guid = fields.get("guid", "").strip()[:100]
+    # WordPress writes the post id after the content: the guid names a post read so far.
+    ident = f"post id {post_id}" if post_id else f"guid {guid}" if guid else "post id ?"
+    return f"item {number} ({ident}, {title!r})"
 
 
 def scan(path: Path) -> WxrSite:

@@ -20,8 +20,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from typing import cast
 
-from sqlalchemy import ColumnElement, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, Table, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -182,11 +183,12 @@ def index_articles(session: Session, articles: Sequence[Article]) -> None:
         for article in articles
         for term, weight in _weights(article).items()
     ]
+    # On the Core tables: the ORM's per-row bookkeeping would cost more than the inserts.
     if rows:
-        session.execute(insert(SearchTerm), rows)
+        session.execute(insert(cast(Table, SearchTerm.__table__)), rows)
     indexed_at = utcnow().replace(microsecond=0)
     session.execute(
-        insert(SearchDocument),
+        insert(cast(Table, SearchDocument.__table__)),
         [
             {"article_id": id_, "indexed_at": indexed_at, "tokenizer_version": TOKENIZER_VERSION}
             for id_ in ids

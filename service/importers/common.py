@@ -16,11 +16,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from extends.storage import MediaStore
 from model import (
@@ -34,7 +35,7 @@ from model import (
     User,
     article_tags,
 )
-from model.base import utcnow
+from model.base import Base, utcnow
 from service import redirects, slugs
 from service.articles import article_path, category_path, page_path
 from service.errors import Invalid
@@ -210,7 +211,7 @@ class Writer:
 
     def _write_identities(self) -> None:
         if self._new_identities:
-            self.session.execute(insert(ImportedItem), self._new_identities)
+            self.session.execute(insert(_table(ImportedItem)), self._new_identities)
             self._new_identities.clear()
 
     def _forget(self, items: list[tuple[str, str]]) -> None:
@@ -400,7 +401,7 @@ class Writer:
     def _write_redirects(self) -> None:
         if self._new_redirects:
             self.session.execute(
-                insert(Redirect),
+                insert(_table(Redirect)),
                 [{"path": path, "target": target} for path, target in self._new_redirects.items()],
             )
             self._new_redirects.clear()
@@ -544,18 +545,14 @@ class Writer:
                 updated_rows.append({"id": article_id, **item.values, "updated_at": now})
         self._forget(stale)
         if new_rows:
-            new_ids = iter(
-                self.session.scalars(
-                    insert(Article).returning(Article.id, sort_by_parameter_order=True), new_rows
-                ).all()
-            )
+            new_ids = iter(self.session.scalars(_insert_returning_ids(Article), new_rows).all())
             for item in queue:
                 if item.article_id is None:
                     item.article_id = next(new_ids)
                     item.created = True
                     self._remember("article", item.post.key, item.article_id)
         if updated_rows:
-            self.session.execute(update(Article), updated_rows)
+            _update_by_id(self.session, Article, updated_rows)
             self.session.execute(
                 delete(article_tags).where(
                     article_tags.c.article_id.in_([row["id"] for row in updated_rows])
@@ -639,9 +636,7 @@ class Writer:
                 self.summary.created["comments"] += 1
         self._forget(stale)
         if new_rows:
-            new_ids = self.session.scalars(
-                insert(Comment).returning(Comment.id, sort_by_parameter_order=True), new_rows
-            ).all()
+            new_ids = self.session.scalars(_insert_returning_ids(Comment), new_rows).all()
             for (position, key), comment_id in zip(new_keys, new_ids, strict=True):
                 ids[position][key] = comment_id
                 self._remember("comment", key, comment_id)
@@ -658,9 +653,9 @@ class Writer:
                 elif parent is not None:
                     replies.append({"id": comment_id, "reply_to_id": parent})
         if updated_rows:
-            self.session.execute(update(Comment), updated_rows)
+            _update_by_id(self.session, Comment, updated_rows)
         if replies:
-            self.session.execute(update(Comment), replies)
+            _update_by_id(self.session, Comment, replies)
         if updated_articles:
             counts = dict.fromkeys(updated_articles, 0)
             for article_id, n in self.session.execute(
@@ -669,8 +664,9 @@ class Writer:
                 .group_by(Comment.article_id)
             ):
                 counts[article_id] = n
-            self.session.execute(
-                update(Article),
+            _update_by_id(
+                self.session,
+                Article,
                 [{"id": article_id, "comment_count": n} for article_id, n in counts.items()],
             )
 
@@ -695,6 +691,29 @@ class _Queued:
     tag_ids: set[int]
     article_id: int | None = None
     created: bool = False
+
+
+def _table(model: type[Base]) -> Table:
+    """The model's Core table: bulk statements on it skip the ORM's per-row bookkeeping
+    (a third of the write time)."""
+    return cast(Table, model.__table__)
+
+
+def _insert_returning_ids(model: type[Base]) -> ReturningInsert[Any]:
+    """INSERT of many rows giving back their new ids in the order of the rows."""
+    table = _table(model)
+    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
+
+
+def _update_by_id(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """UPDATE each row (a dict with "id" and the columns to set; the same columns in
+    every row) in one executemany."""
+    if rows:
+        table = _table(model)
+        session.execute(
+            update(table).where(table.c.id == bindparam("row_id")),
+            [{"row_id": row["id"], **{k: v for k, v in row.items() if k != "id"}} for row in rows],
+        )
 
 
 def _chunks(values: list[int], size: int) -> list[list[int]]:

@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
@@ -654,8 +654,16 @@ class Writer:
                     replies.append({"id": comment_id, "reply_to_id": parent})
         if updated_rows:
             _update_by_id(self.session, Comment, updated_rows)
-        if replies:
-            _update_by_id(self.session, Comment, replies)
+        comments = _table(Comment)
+        for start in range(0, len(replies), 1000):
+            # One UPDATE … CASE per thousand replies: MySQL drivers send an executemany
+            # UPDATE row by row.
+            parents = {row["id"]: row["reply_to_id"] for row in replies[start : start + 1000]}
+            self.session.execute(
+                update(comments)
+                .where(comments.c.id.in_(list(parents)))
+                .values(reply_to_id=case(parents, value=comments.c.id))
+            )
         if updated_articles:
             counts = dict.fromkeys(updated_articles, 0)
             for article_id, n in self.session.execute(

@@ -1,8 +1,9 @@
 """WordPress eXtended RSS (Tools → Export → All content, WordPress 4.x–6.x), read as a stream.
 
-defusedxml's iterparse refuses DTDs, entities and external references, so an "XML bomb"
-or an external entity never expands; each <item> is dropped once read, so memory stays
-flat however many posts the file holds.
+expat is fed the file a chunk at a time with defusedxml's refusals of DTDs, entities and
+external references installed, so an "XML bomb" or an external entity never expands; each
+<item> is dropped once read and every field's size is checked as its text arrives, so
+memory stays flat however many posts the file holds and however large a field claims to be.
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ class Skipped:
 CHUNK = 64 * 1024
 
 
+# defusedxml's own exceptions, raised from the expat handlers defusedxml would install.
 def _refuse_dtd(*_args: object) -> None:
     raise DTDForbidden(None, None, None)
 

@@ -18,11 +18,23 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Subquery, delete, func, insert, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    Table,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -179,31 +191,50 @@ def index_article(session: Session, article: Article, with_save: bool = False) -
     the index is exactly that save's text: it is dated past the save's second, and the job,
     which re-indexes anything saved in or after the second it was indexed, leaves it alone.
     """
-    session.execute(delete(SearchTerm).where(SearchTerm.article_id == article.id))
-    session.execute(delete(SearchDocument).where(SearchDocument.article_id == article.id))
+    index_articles(session, [article], with_save=with_save)
+
+
+def index_articles(session: Session, articles: Sequence[Article], with_save: bool = False) -> None:
+    """Replace what the index holds for these articles, in a few bulk statements (the
+    caller commits)."""
+    ids = [article.id for article in articles]
+    session.execute(delete(SearchTerm).where(SearchTerm.article_id.in_(ids)))
+    session.execute(delete(SearchDocument).where(SearchDocument.article_id.in_(ids)))
     rows = [
         {"term": term, "article_id": article.id, "weight": weight}
+        for article in articles
         for term, weight in _weights(article).items()
     ]
+    # On the Core tables: the ORM's per-row bookkeeping would cost more than the inserts.
     if rows:
-        session.execute(insert(SearchTerm), rows)
-    session.add(
-        SearchDocument(
-            article_id=article.id,
-            indexed_at=utcnow().replace(microsecond=0)
-            if not with_save
-            else max(utcnow(), article.updated_at).replace(microsecond=0) + _ONE_SECOND,
-            tokenizer_version=TOKENIZER_VERSION,
-        )
+        session.execute(insert(cast(Table, SearchTerm.__table__)), rows)
+    now = utcnow()
+    session.execute(
+        insert(cast(Table, SearchDocument.__table__)),
+        [
+            {
+                "article_id": article.id,
+                "indexed_at": (
+                    max(now, article.updated_at).replace(microsecond=0) + _ONE_SECOND
+                    if with_save
+                    else now.replace(microsecond=0)
+                ),
+                "tokenizer_version": TOKENIZER_VERSION,
+            }
+            for article in articles
+        ],
     )
-    session.flush()
+
+
+# Articles indexed per transaction by refresh_index.
+INDEX_BATCH = 200
 
 
 def refresh_index(session: Session) -> int:
     """Index every article that is new, saved since it was indexed, or indexed by an older
     tokenizer; returns how many. Safe to run from several places at once."""
     stale = session.scalars(
-        select(Article)
+        select(Article.id)
         .outerjoin(SearchDocument, SearchDocument.article_id == Article.id)
         .where(
             or_(
@@ -212,9 +243,28 @@ def refresh_index(session: Session) -> int:
                 SearchDocument.tokenizer_version != TOKENIZER_VERSION,
             )
         )
+        .order_by(Article.id)
     ).all()
     done = 0
-    for article in stale:
+    for start in range(0, len(stale), INDEX_BATCH):
+        articles = session.scalars(
+            select(Article).where(Article.id.in_(stale[start : start + INDEX_BATCH]))
+        ).all()
+        try:
+            index_articles(session, articles)
+            session.commit()
+            done += len(articles)
+        except (IntegrityError, OperationalError):
+            # Another request is indexing some of these right now: one by one, the others.
+            session.rollback()
+            done += _index_one_by_one(session, articles)
+    session.rollback()
+    return done
+
+
+def _index_one_by_one(session: Session, articles: Sequence[Article]) -> int:
+    done = 0
+    for article in articles:
         try:
             index_article(session, article)
             session.commit()
@@ -222,7 +272,6 @@ def refresh_index(session: Session) -> int:
         except (IntegrityError, OperationalError):
             # Another request is indexing the same article right now; its result will do.
             session.rollback()
-    session.rollback()
     return done
 
 

@@ -20,6 +20,9 @@ from service.importers.common import ImportedImage, ImportedPost, ImportRefused,
 # A zip whose members would unpack to more than this is refused as a zip bomb.
 MAX_UNPACKED = 2 * 1024 * 1024 * 1024
 MAX_RATIO = 200
+# JSON has no streaming parser in the standard library: a Ghost export is read whole, so one
+# larger than this is refused before it is read (Ghost's exports hold no images).
+MAX_GHOST_FILE = 256 * 1024 * 1024
 
 # Called with (done, total, between) after each post; ``between`` is true right after a batch
 # was committed, when another connection may write (SQLite allows one writer at a time).
@@ -182,6 +185,11 @@ def _import_inkwell(
 
 
 def _load_json(path: Path) -> object:
+    if path.stat().st_size > MAX_GHOST_FILE:
+        raise ImportRefused(
+            "The Ghost export is too large to read at once (the limit is {limit} MB).",
+            limit=MAX_GHOST_FILE // (1024 * 1024),
+        )
     try:
         with path.open("rb") as handle:
             return json.load(handle)

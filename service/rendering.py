@@ -182,15 +182,15 @@ _ARTICLE_ATTRIBUTES = _ALLOWED_ATTRIBUTES | {
     "blockquote": {"cite"},
     "q": {"cite"},
 }
+# nh3 sets these whatever the author wrote (one per tag: nh3 adds several in no fixed order).
 _ARTICLE_FORCED = {
-    "iframe": {
-        "sandbox": IFRAME_SANDBOX,
-        "referrerpolicy": "strict-origin-when-cross-origin",
-        "loading": "lazy",
-    },
+    "iframe": {"sandbox": IFRAME_SANDBOX},
     "video": {"controls": "controls"},
     "audio": {"controls": "controls"},
 }
+# An embed's other fixed attributes, written by the raw-HTML pass and only so allowed.
+_IFRAME_FIXED = (("referrerpolicy", "strict-origin-when-cross-origin"), ("loading", "lazy"))
+_ARTICLE_ATTRIBUTE_VALUES = {"iframe": {name: {value} for name, value in _IFRAME_FIXED}}
 _ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 # Raw HTML may not borrow the page's own look (a fake sign-in box drawn with its classes).
 _RAW_DROPPED_ATTRIBUTES = frozenset({"id", "class", "style"})
@@ -229,11 +229,15 @@ class _RawHtml(HTMLParser):
         self.out: list[str] = []
 
     def _tag(self, tag: str, attrs: list[tuple[str, str | None]], closed: bool) -> str:
-        pairs = "".join(
-            f' {name}="{html.escape(value or "")}"'
+        fixed = _IFRAME_FIXED if tag == "iframe" else ()
+        kept = [
+            (name, value or "")
             for name, value in attrs
-            if _ATTRIBUTE_NAME.match(name) and name not in _RAW_DROPPED_ATTRIBUTES
-        )
+            if _ATTRIBUTE_NAME.match(name)
+            and name not in _RAW_DROPPED_ATTRIBUTES
+            and name not in dict(fixed)
+        ]
+        pairs = "".join(f' {name}="{html.escape(value)}"' for name, value in [*kept, *fixed])
         return f"<{tag}{pairs}{' /' if closed else ''}>"
 
     def _start(self, tag: str, attrs: list[tuple[str, str | None]], closed: bool) -> None:
@@ -407,6 +411,7 @@ def _sanitize_article(fragment: str) -> str:
         tags=_ARTICLE_TAGS,
         attributes=_ARTICLE_ATTRIBUTES,
         attribute_filter=_keep_embed_source,
+        tag_attribute_values=_ARTICLE_ATTRIBUTE_VALUES,
         set_tag_attribute_values=_ARTICLE_FORCED,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer",

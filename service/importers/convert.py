@@ -24,6 +24,9 @@ _EMBED = re.compile(r"\[embed[^\]]*\](.*?)\[/embed\]", re.S | re.I)
 _EMBED_BLOCK = re.compile(
     r"<div class=\"wp-block-embed__wrapper\">\s*(https?://[^\s<]+)\s*</div>", re.S | re.I
 )
+_MEDIA_SHORTCODE = re.compile(r"\[(audio|video)\b([^\]]*)\](?:\s*\[/\1\])?", re.I)
+_SHORTCODE_ATTRIBUTE = re.compile(r"""(\w+)\s*=\s*(?:"([^"]*)"|'([^']*)'|(\S+))""")
+_MEDIA_SOURCES = ("src", "mp3", "m4a", "ogg", "wav", "mp4", "webm", "ogv", "m4v")
 _VIDEO_ID = re.compile(r"^[\w-]{6,20}$")
 _BLOCK_TAG = re.compile(r"<(p|div|h[1-6]|ul|ol|pre|blockquote|table|figure)\b", re.I)
 _LANGUAGE = re.compile(r"(?:language|lang)-([\w+#-]+)")
@@ -65,6 +68,19 @@ def _embed_html(url: str) -> str:
     )
 
 
+def _media_shortcode(match: re.Match[str]) -> str:
+    """``[audio mp3="…"]`` / ``[video mp4="…"]`` → the element WordPress would show."""
+    kind = match.group(1).lower()
+    attributes = {
+        name.lower(): next((value for value in values if value), "")
+        for name, *values in _SHORTCODE_ATTRIBUTE.findall(match.group(2))
+    }
+    src = next((attributes[name] for name in _MEDIA_SOURCES if attributes.get(name)), "")
+    if not src:
+        return match.group(0)
+    return f'<{kind} controls src="{html_lib.escape(html_lib.unescape(src))}"></{kind}>'
+
+
 def _caption(match: re.Match[str]) -> str:
     inner = match.group(1)
     image = re.search(r"(<a\b[^>]*>\s*)?<img\b[^>]*>(\s*</a>)?", inner, re.S)
@@ -92,6 +108,14 @@ class InkwellConverter(MarkdownConverter):
         # (markdownify's stub leaves its escape hook out; the method is public in 1.x)
         escaped: str = super().escape(text, parent_tags)  # type: ignore[misc]
         return escaped.replace("&", "&amp;").replace("<", "&lt;")
+
+    def convert_a(self, el: Any, text: str, *args: Any, **kwargs: Any) -> str:
+        href = str(el.get("href") or "")
+        if "\n" in text.strip() and href.startswith(("http://", "https://")):
+            # A link around blocks (Ghost's bookmark card): Markdown links hold one line.
+            return f"\n\n{text.strip()}\n\n<{href}>\n\n"
+        converted: str = super().convert_a(el, text, *args, **kwargs)  # type: ignore[misc]
+        return converted
 
     def convert_iframe(self, el: Any, text: str, *args: Any, **kwargs: Any) -> str:
         return self._keep(el)
@@ -124,13 +148,15 @@ def _code_language(el: Any) -> str:
 
 def html_to_markdown(html: str) -> str:
     """Markdown for a post's HTML: headings, lists, links, emphasis, quotes, code with its
-    language, tables and images are kept; block comments dropped, [caption] → figure."""
+    language, tables and images are kept; block comments dropped, [caption] → figure,
+    [embed] and embed blocks → players, [audio]/[video] → the elements."""
     html = _BLOCK_COMMENT.sub("", html or "")
     html = _OTHER_COMMENT.sub("", html)
     html = _CAPTION.sub(_caption, html)
     html = _EMBED.sub(lambda m: _embed_html(m.group(1)), html)
     html = _EMBED_BLOCK.sub(lambda m: _embed_html(m.group(1)), html)
     html = _autop(html.strip())
+    html = _MEDIA_SHORTCODE.sub(_media_shortcode, html)
     markdown = InkwellConverter(
         heading_style="ATX",
         bullets="-",

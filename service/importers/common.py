@@ -35,7 +35,8 @@ from model import (
 )
 from service import redirects, slugs
 from service.articles import article_path, category_path, page_path
-from service.errors import Invalid
+from service.comments import commenter_url
+from service.errors import Invalid, message
 from service.media import store_upload
 from service.rendering import RENDERER_VERSION, render_markdown
 from service.search import refresh_index
@@ -106,6 +107,40 @@ class ImportedImage:
     )
 
 
+Translate = Callable[[str], str]
+
+
+def _english(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True)
+class Note:
+    """A line of the summary kept as an English template and its values, so the admin's
+    page can show it in the admin's language (like a ServiceError's message)."""
+
+    template: str
+    details: dict[str, str | int] = field(default_factory=dict)
+
+    def text(self, translate: Translate = _english) -> str:
+        return translate(self.template).format(**self.details)
+
+
+SEVERAL_CATEGORIES = message(
+    "“{title}” had several categories; Inkwell gives an article one: it is in “{category}”, and {others} became its tags"  # noqa: E501
+)
+# What the summary counts, each as a message of its own (Chinese words differ by item).
+_COUNTED = {
+    "articles": message("{count} articles"),
+    "pages": message("{count} pages"),
+    "comments": message("{count} comments"),
+    "users": message("{count} users"),
+    "categories": message("{count} categories"),
+    "tags": message("{count} tags"),
+    "images": message("{count} images"),
+}
+
+
 @dataclass
 class Summary:
     """What an import did (or, for a dry run, would do)."""
@@ -115,22 +150,44 @@ class Summary:
     created: Counter[str] = field(default_factory=Counter)
     updated: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
-    warnings: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    warnings: list[str | Note] = field(default_factory=list)
+    notes: list[str | Note] = field(default_factory=list)
 
-    def lines(self) -> list[str]:
-        out = [f"{'Dry run of the import' if self.dry_run else 'Imported'} from {self.source}"]
-        for label, counts in (("created", self.created), ("updated", self.updated)):
-            if counts:
-                out.append(f"{label}: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
-        for reason, n in sorted(self.skipped.items()):
-            out.append(f"skipped: {n} {reason}")
-        out += [f"note: {note}" for note in self.notes]
-        out += [f"warning: {warning}" for warning in self.warnings]
-        out.append(
-            "Nothing was written (dry run)."
+    def lines(self, translate: Translate = _english) -> list[str]:
+        """The report, in English or through ``translate`` (a locale's)."""
+
+        def counted(counts: Counter[str]) -> str:
+            return ", ".join(
+                translate(_COUNTED[k]).format(count=n) if k in _COUNTED else f"{n} {k}"
+                for k, n in sorted(counts.items())
+            )
+
+        def shown(line: str | Note) -> str:
+            return line.text(translate) if isinstance(line, Note) else line
+
+        header = (
+            message("Dry run of the import from {source}")
             if self.dry_run
-            else "Committed in batches; if an import stops half way, run it again to resume."
+            else message("Imported from {source}")
+        )
+        out = [translate(header).format(source=self.source)]
+        if self.created:
+            out.append(translate(message("created: {items}")).format(items=counted(self.created)))
+        if self.updated:
+            out.append(translate(message("updated: {items}")).format(items=counted(self.updated)))
+        for reason, n in sorted(self.skipped.items()):
+            skipped = translate(message("skipped: {count} {reason}"))
+            out.append(skipped.format(count=n, reason=translate(reason)))
+        out += [translate(message("note: {text}")).format(text=shown(n)) for n in self.notes]
+        out += [translate(message("warning: {text}")).format(text=shown(w)) for w in self.warnings]
+        out.append(
+            translate(message("Nothing was written (dry run)."))
+            if self.dry_run
+            else translate(
+                message(
+                    "Committed in batches; if an import stops half way, run it again to resume."
+                )
+            )
         )
         return out
 
@@ -267,7 +324,12 @@ class Writer:
             self._category_slugs[item.key] = category.slug
             if len(chain) > 1:
                 self.summary.notes.append(
-                    f"category {' › '.join(chain)} flattened to {category.name!r}"
+                    Note(
+                        message(
+                            "category {path} flattened to “{name}” (Inkwell has no subcategories)"
+                        ),
+                        {"path": " › ".join(chain), "name": category.name},
+                    )
                 )
             path = "/category/" + "/".join(
                 [*(by_key[k].slug for k in self._ancestors(item, by_key)), item.slug]
@@ -436,7 +498,20 @@ class Writer:
         self.session.flush()
         names = [*post.tags]
         if extra:
-            names += [self.session.get_one(Category, self._categories[k]).name for k in extra]
+            # Inkwell gives an article one category: the others are kept as its tags.
+            extra_names = [self.session.get_one(Category, self._categories[k]).name for k in extra]
+            names += extra_names
+            if article.category_id is not None:
+                self.summary.notes.append(
+                    Note(
+                        SEVERAL_CATEGORIES,
+                        {
+                            "title": post.title[:80],
+                            "category": self.session.get_one(Category, article.category_id).name,
+                            "others": ", ".join(f"“{name}”" for name in extra_names),
+                        },
+                    )
+                )
         tag_ids = {self.tag_id(name) for name in names if name.strip()}
         self.session.execute(delete(article_tags).where(article_tags.c.article_id == article.id))
         if tag_ids:
@@ -489,6 +564,7 @@ class Writer:
                 self.summary.updated["comments"] += 1
             comment.author_name = (item.author_name.strip() or "Anonymous")[:64]
             comment.author_email = item.author_email[:255]
+            comment.author_url = commenter_url(item.author_url)
             comment.content = item.content.strip() or "…"
             comment.status = item.status
             comment.is_author = item.by_post_author

@@ -114,13 +114,18 @@ def _english(text: str) -> str:
     return text
 
 
-@dataclass(frozen=True)
-class Note:
-    """A line of the summary kept as an English template and its values, so the admin's
-    page can show it in the admin's language (like a ServiceError's message)."""
+class Note(str):
+    """A line of the summary: reads as English (a plain ``str``), and keeps its template
+    and values so the admin's page can show it in the admin's language (``text``)."""
 
     template: str
-    details: dict[str, str | int] = field(default_factory=dict)
+    details: dict[str, str | int]
+
+    def __new__(cls, template: str, details: dict[str, str | int] | None = None) -> Note:
+        note = super().__new__(cls, template.format(**(details or {})))
+        note.template = template
+        note.details = dict(details or {})
+        return note
 
     def text(self, translate: Translate = _english) -> str:
         return translate(self.template).format(**self.details)
@@ -150,8 +155,8 @@ class Summary:
     created: Counter[str] = field(default_factory=Counter)
     updated: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
-    warnings: list[str | Note] = field(default_factory=list)
-    notes: list[str | Note] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def lines(self, translate: Translate = _english) -> list[str]:
         """The report, in English or through ``translate`` (a locale's)."""
@@ -162,7 +167,7 @@ class Summary:
                 for k, n in sorted(counts.items())
             )
 
-        def shown(line: str | Note) -> str:
+        def shown(line: str) -> str:
             return line.text(translate) if isinstance(line, Note) else line
 
         header = (

@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 import tornado.httputil
 import tornado.web
 
+from service.rendering import EMBED_HOSTS
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -29,7 +31,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # Styles from our files; style *attributes* are allowed because articles' Markdown tables
 # align cells with style="text-align: ..." (the sanitiser keeps only that property).
 # Images from anywhere over https: articles may show remote images (http and https
-# URLs pass the sanitiser; a plain-http one is blocked rather than mixed in).
+# URLs pass the sanitiser; a plain-http one is blocked rather than mixed in), and video
+# and audio likewise. Frames only from the players an article may embed (EMBED_HOSTS).
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
@@ -39,7 +42,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "img-src 'self' data: https:",
         "font-src 'self'",
         "connect-src 'self'",
-        "media-src 'self'",
+        "media-src 'self' https:",
+        "frame-src " + " ".join(f"https://{host}" for host in EMBED_HOSTS),
         "object-src 'none'",
         "base-uri 'self'",
         "frame-ancestors 'none'",

@@ -202,6 +202,8 @@ class Comment(Base):
     is_author: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     ip_hash: Mapped[str] = mapped_column(String(64), default="")
+    # The commenter's website (imported from WordPress; http(s) only, see commenter_url).
+    author_url: Mapped[str] = mapped_column(String(255), default="", server_default="")
 
 
 class ArticleAutosave(Base):

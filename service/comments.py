@@ -48,6 +48,7 @@ class CommentView:
     html: str
     avatar_svg: str
     reply_to_floor: int | None
+    author_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,15 @@ def comment_html(text: str) -> str:
     )
 
 
+def commenter_url(url: str) -> str:
+    """A commenter's website as it may be linked: an http(s) URL of at most 255
+    characters, else nothing (a javascript: or malformed URL is dropped)."""
+    url = url.strip()
+    if len(url) > 255 or not _URL.fullmatch(url):
+        return ""
+    return url
+
+
 def _linkify(line: str) -> str:
     out: list[str] = []
     position = 0
@@ -116,6 +126,7 @@ def visible_comments(session: Session, article_id: int) -> list[CommentView]:
                 comment.author_email or comment.author_name,
             ),
             reply_to_floor=floors.get(comment.reply_to_id) if comment.reply_to_id else None,
+            author_url=comment.author_url,
         )
         for comment in rows
         if comment.status == "visible"

@@ -4,6 +4,12 @@ Rendering is a pure function of the Markdown and a lookup of the library images 
 (``service.media.media_lookup`` prepares it): a library image gets ``srcset``/``sizes``
 over its resized copies (WebP first, in a ``<picture>``) and its ``width``/``height``;
 every image loads lazily and decodes off the main thread.
+
+Raw HTML in the Markdown is shown as text, except a safe subset (``RAW_HTML_TAGS``): what
+Markdown cannot say (video, audio, embeds, details, figures with captions) is kept as
+HTML, which is how imported posts keep their embeds. An ``<iframe>`` is kept only from
+``EMBED_HOSTS``, sandboxed; one from elsewhere becomes a link to it. The whole result
+then goes through nh3 with an allow-list, so no script, style or ``on…`` attribute gets in.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
@@ -32,7 +40,7 @@ from pygments.util import ClassNotFound
 from service.images import ARTICLE_SIZES, ImageInfo
 
 # Bump when the output of render_markdown changes: cached HTML is re-rendered on read.
-RENDERER_VERSION = "2"
+RENDERER_VERSION = "3"
 
 # A table of contents is worth showing from this many headings on.
 TOC_MIN_HEADINGS = 3
@@ -80,6 +88,215 @@ _ALLOWED_ATTRIBUTES = {
     "ol": {"start"},
     "li": {"value"},
 }
+
+
+# Tags an author may write as raw HTML in Markdown; any other tag shows as text.
+RAW_HTML_TAGS = frozenset(
+    {
+        "video",
+        "audio",
+        "source",
+        "track",
+        "iframe",
+        "figure",
+        "figcaption",
+        "details",
+        "summary",
+        "p",
+        "br",
+        "div",
+        "span",
+        "a",
+        "img",
+        "em",
+        "strong",
+        "b",
+        "i",
+        "u",
+        "s",
+        "del",
+        "ins",
+        "sub",
+        "sup",
+        "mark",
+        "small",
+        "abbr",
+        "kbd",
+        "code",
+        "pre",
+        "blockquote",
+        "cite",
+        "q",
+        "ul",
+        "ol",
+        "li",
+        "dl",
+        "dt",
+        "dd",
+        "table",
+        "caption",
+        "thead",
+        "tbody",
+        "tfoot",
+        "tr",
+        "th",
+        "td",
+        "hr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+    }
+)
+# The only sites an article may frame (the Content-Security-Policy's frame-src says the same).
+EMBED_HOSTS = (
+    "www.youtube-nocookie.com",
+    "www.youtube.com",
+    "player.vimeo.com",
+)
+# Framed players run their own scripts in their own origin, never ours.
+IFRAME_SANDBOX = "allow-scripts allow-same-origin allow-presentation allow-popups"
+_ARTICLE_TAGS = _ALLOWED_TAGS | {
+    "video",
+    "audio",
+    "track",
+    "iframe",
+    "details",
+    "summary",
+    "mark",
+    "small",
+    "kbd",
+    "ins",
+    "caption",
+    "tfoot",
+}
+_ARTICLE_ATTRIBUTES = _ALLOWED_ATTRIBUTES | {
+    "video": {"src", "poster", "width", "height", "preload", "loop", "muted", "playsinline"},
+    "audio": {"src", "preload", "loop"},
+    "source": {"type", "srcset", "sizes", "src", "media"},
+    "track": {"src", "kind", "srclang", "label", "default"},
+    "iframe": {"src", "width", "height", "allowfullscreen"},
+    "details": {"open"},
+    "blockquote": {"cite"},
+    "q": {"cite"},
+}
+# nh3 sets these whatever the author wrote (one per tag: nh3 adds several in no fixed order).
+_ARTICLE_FORCED = {
+    "iframe": {"sandbox": IFRAME_SANDBOX},
+    "video": {"controls": "controls"},
+    "audio": {"controls": "controls"},
+}
+# An embed's other fixed attributes, written by the raw-HTML pass and only so allowed.
+_IFRAME_FIXED = (("referrerpolicy", "strict-origin-when-cross-origin"), ("loading", "lazy"))
+_ARTICLE_ATTRIBUTE_VALUES = {"iframe": {name: {value} for name, value in _IFRAME_FIXED}}
+_ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+# Raw HTML may not borrow the page's own look (a fake sign-in box drawn with its classes).
+_RAW_DROPPED_ATTRIBUTES = frozenset({"id", "class", "style"})
+
+
+def embeddable(src: str) -> bool:
+    """True when an ``<iframe>`` of ``src`` may be shown: https, from ``EMBED_HOSTS``."""
+    try:
+        parts = urlsplit(src.strip())
+    except ValueError:
+        return False
+    return parts.scheme == "https" and (parts.hostname or "") in EMBED_HOSTS and not parts.username
+
+
+def _keep_embed_source(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "iframe" and attribute == "src":
+        return value if embeddable(value) else None
+    return value
+
+
+@dataclass
+class _RawState:
+    """Kept across the raw-HTML tokens of one document: an iframe turned into a link
+    swallows everything up to its closing tag (a fallback nobody would see)."""
+
+    swallowing: int = 0
+
+
+class _RawHtml(HTMLParser):
+    """One raw-HTML token: allowed tags rebuilt from their parsed attributes, the rest
+    escaped."""
+
+    def __init__(self, state: _RawState) -> None:
+        super().__init__(convert_charrefs=True)
+        self.state = state
+        self.out: list[str] = []
+
+    def _tag(self, tag: str, attrs: list[tuple[str, str | None]], closed: bool) -> str:
+        fixed = _IFRAME_FIXED if tag == "iframe" else ()
+        kept = [
+            (name, value or "")
+            for name, value in attrs
+            if _ATTRIBUTE_NAME.match(name)
+            and name not in _RAW_DROPPED_ATTRIBUTES
+            and name not in dict(fixed)
+        ]
+        pairs = "".join(f' {name}="{html.escape(value)}"' for name, value in [*kept, *fixed])
+        return f"<{tag}{pairs}{' /' if closed else ''}>"
+
+    def _start(self, tag: str, attrs: list[tuple[str, str | None]], closed: bool) -> None:
+        if self.state.swallowing:
+            if tag == "iframe" and not closed:
+                self.state.swallowing += 1
+            return
+        if tag not in RAW_HTML_TAGS:
+            self.out.append(html.escape(self.get_starttag_text() or ""))
+            return
+        if tag == "iframe":
+            src = dict(attrs).get("src") or ""
+            if not embeddable(src):
+                if src.startswith(("http://", "https://")):
+                    self.out.append(f'<a href="{html.escape(src)}">{html.escape(src)}</a>')
+                if not closed:
+                    self.state.swallowing = 1
+                return
+        self.out.append(self._tag(tag, attrs, closed))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._start(tag, attrs, closed=False)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._start(tag, attrs, closed=True)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.state.swallowing:
+            if tag == "iframe":
+                self.state.swallowing -= 1
+            return
+        self.out.append(f"</{tag}>" if tag in RAW_HTML_TAGS else html.escape(f"</{tag}>"))
+
+    def handle_data(self, data: str) -> None:
+        if not self.state.swallowing:
+            self.out.append(html.escape(data, quote=False))
+
+    def handle_comment(self, data: str) -> None:
+        if not self.state.swallowing:
+            self.out.append(html.escape(f"<!--{data}-->", quote=False))
+
+    def handle_decl(self, decl: str) -> None:
+        self.handle_data(f"<!{decl}>")
+
+    def handle_pi(self, data: str) -> None:
+        self.handle_data(f"<?{data}>")
+
+    def unknown_decl(self, data: str) -> None:
+        self.handle_data(f"<![{data}]>")
+
+
+def _render_raw_html(
+    renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    state = env.setdefault("raw_html", _RawState())
+    parser = _RawHtml(state)
+    parser.feed(tokens[idx].content)
+    parser.close()
+    return "".join(parser.out)
 
 
 def _highlight_code(code: str, lang: str, _attrs: str) -> str:
@@ -156,8 +373,10 @@ def _build_markdown() -> MarkdownIt:
     md.use(footnote_plugin)
     md.use(tasklists_plugin)
     md.use(anchors_plugin, min_level=2, max_level=4, permalink=True, permalinkSymbol="#")
-    # Raw HTML in Markdown is escaped, not passed through: authors get Markdown only.
-    md.options["html"] = False
+    # Raw HTML is parsed, but only RAW_HTML_TAGS come out as HTML (the rest as text).
+    md.options["html"] = True
+    md.add_render_rule("html_block", _render_raw_html)
+    md.add_render_rule("html_inline", _render_raw_html)
     md.add_render_rule("image", _render_image)
     return md
 
@@ -185,6 +404,21 @@ def sanitize_html(fragment: str) -> str:
     )
 
 
+def _sanitize_article(fragment: str) -> str:
+    """sanitize_html, plus the media, embeds and details that articles may hold."""
+    return nh3.clean(
+        fragment,
+        tags=_ARTICLE_TAGS,
+        attributes=_ARTICLE_ATTRIBUTES,
+        attribute_filter=_keep_embed_source,
+        tag_attribute_values=_ARTICLE_ATTRIBUTE_VALUES,
+        set_tag_attribute_values=_ARTICLE_FORCED,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+        filter_style_properties={"text-align"},
+    )
+
+
 def _toc(body: str) -> str:
     entries = []
     for level, anchor, inner in _HEADING.findall(body):
@@ -205,7 +439,7 @@ def render_markdown(source: str, images: Mapping[str, ImageInfo] | None = None) 
     ``images`` maps a library image's URL (``/media/<name>``) to what is known of it.
     """
     env: dict[str, Any] = {"images": dict(images or {})}
-    body = sanitize_html(_MD.render(source or "", env))
+    body = _sanitize_article(_MD.render(source or "", env))
     return Rendered(html=body, toc_html=_toc(body))
 
 

@@ -87,6 +87,7 @@ _COLUMNS: dict[type[Base], tuple[str, ...]] = {
         "is_author",
         "created_at",
         "ip_hash",
+        "author_url",
     ),
     Widget: ("id", "title", "kind", "content", "sort_order", "enabled"),
     DailyStat: ("day", "pv", "uv"),
@@ -285,6 +286,7 @@ _ADDED_LATER: dict[tuple[type[Base], str], object] = {
     (Article, "kind"): "article",
     (Article, "comments_enabled"): True,
     (Category, "slug"): "",
+    (Comment, "author_url"): "",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,9 @@ class ImportHandler(AdminHandler):
                 job_id = await self.run(jobs.create_job)
                 path = await self.run(_spool, files[0].body)
                 await record_event(self, "import_run", "started " + files[0].filename[:100])
-                self.application.spawn(_run_import(self.application, job_id, path))
+                # The report is written in the language of the admin who started it.
+                report = _run_import(self.application, job_id, path, self.locale.translate)
+                self.application.spawn(report)
                 await self.redirect_to(f"/admin/export/import/{job_id}")
                 return
             counts = await self.run_form(
@@ -82,7 +85,7 @@ def _spool(_session: Any, data: bytes) -> Path:
     return Path(handle.name)
 
 
-async def _run_import(application: Any, job_id: str, path: Path) -> None:
+async def _run_import(application: Any, job_id: str, path: Path, _: Callable[[str], str]) -> None:
     def progress(done: int, total: int, between: bool) -> None:
         # On the import's executor thread, between two batches: a session of its own.
         if between:
@@ -97,13 +100,13 @@ async def _run_import(application: Any, job_id: str, path: Path) -> None:
             max_media_bytes=application.config.upload_max_bytes,
             progress=progress,
         )
-        await application.run_service(jobs.finish_job, job_id, summary.lines(), False)
+        await application.run_service(jobs.finish_job, job_id, summary.lines(_), False)
     except ServiceError as exc:
-        lines = [str(exc), "Nothing was written: the blog is as it was."]
+        lines = [exc.filled(_(exc.message)), _("Nothing was written: the blog is as it was.")]
         await application.run_service(jobs.finish_job, job_id, lines, True)
     except Exception:
         log.exception("import %s failed", job_id)
-        lines = ["The import stopped on an error; run it again to resume (see the log)."]
+        lines = [_("The import stopped on an error; run it again to resume (see the log).")]
         await application.run_service(jobs.finish_job, job_id, lines, True)
     finally:
         path.unlink(missing_ok=True)

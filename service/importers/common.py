@@ -38,7 +38,8 @@ from model import (
 from model.base import Base, utcnow
 from service import redirects, slugs
 from service.articles import article_path, category_path, page_path
-from service.errors import Invalid
+from service.comments import commenter_url
+from service.errors import Invalid, message
 from service.media import store_upload
 from service.rendering import RENDERER_VERSION, render_markdown
 from service.search import refresh_index
@@ -113,6 +114,45 @@ class ImportedImage:
     )
 
 
+Translate = Callable[[str], str]
+
+
+def _english(text: str) -> str:
+    return text
+
+
+class Note(str):
+    """A line of the summary: reads as English (a plain ``str``), and keeps its template
+    and values so the admin's page can show it in the admin's language (``text``)."""
+
+    template: str
+    details: dict[str, str | int]
+
+    def __new__(cls, template: str, details: dict[str, str | int] | None = None) -> Note:
+        note = super().__new__(cls, template.format(**(details or {})))
+        note.template = template
+        note.details = dict(details or {})
+        return note
+
+    def text(self, translate: Translate = _english) -> str:
+        return translate(self.template).format(**self.details)
+
+
+SEVERAL_CATEGORIES = message(
+    "“{title}” had several categories; Inkwell gives an article one: it is in “{category}”, and {others} became its tags"  # noqa: E501
+)
+# What the summary counts, each as a message of its own (Chinese words differ by item).
+_COUNTED = {
+    "articles": message("{count} articles"),
+    "pages": message("{count} pages"),
+    "comments": message("{count} comments"),
+    "users": message("{count} users"),
+    "categories": message("{count} categories"),
+    "tags": message("{count} tags"),
+    "images": message("{count} images"),
+}
+
+
 @dataclass
 class Summary:
     """What an import did (or, for a dry run, would do)."""
@@ -125,19 +165,41 @@ class Summary:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def lines(self) -> list[str]:
-        out = [f"{'Dry run of the import' if self.dry_run else 'Imported'} from {self.source}"]
-        for label, counts in (("created", self.created), ("updated", self.updated)):
-            if counts:
-                out.append(f"{label}: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
-        for reason, n in sorted(self.skipped.items()):
-            out.append(f"skipped: {n} {reason}")
-        out += [f"note: {note}" for note in self.notes]
-        out += [f"warning: {warning}" for warning in self.warnings]
-        out.append(
-            "Nothing was written (dry run)."
+    def lines(self, translate: Translate = _english) -> list[str]:
+        """The report, in English or through ``translate`` (a locale's)."""
+
+        def counted(counts: Counter[str]) -> str:
+            return ", ".join(
+                translate(_COUNTED[k]).format(count=n) if k in _COUNTED else f"{n} {k}"
+                for k, n in sorted(counts.items())
+            )
+
+        def shown(line: str) -> str:
+            return line.text(translate) if isinstance(line, Note) else line
+
+        header = (
+            message("Dry run of the import from {source}")
             if self.dry_run
-            else "Committed in batches; if an import stops half way, run it again to resume."
+            else message("Imported from {source}")
+        )
+        out = [translate(header).format(source=self.source)]
+        if self.created:
+            out.append(translate(message("created: {items}")).format(items=counted(self.created)))
+        if self.updated:
+            out.append(translate(message("updated: {items}")).format(items=counted(self.updated)))
+        for reason, n in sorted(self.skipped.items()):
+            skipped = translate(message("skipped: {count} {reason}"))
+            out.append(skipped.format(count=n, reason=translate(reason)))
+        out += [translate(message("note: {text}")).format(text=shown(n)) for n in self.notes]
+        out += [translate(message("warning: {text}")).format(text=shown(w)) for w in self.warnings]
+        out.append(
+            translate(message("Nothing was written (dry run)."))
+            if self.dry_run
+            else translate(
+                message(
+                    "Committed in batches; if an import stops half way, run it again to resume."
+                )
+            )
         )
         return out
 
@@ -292,7 +354,12 @@ class Writer:
             self._category_slugs[item.key] = category.slug
             if len(chain) > 1:
                 self.summary.notes.append(
-                    f"category {' › '.join(chain)} flattened to {category.name!r}"
+                    Note(
+                        message(
+                            "category {path} flattened to “{name}” (Inkwell has no subcategories)"
+                        ),
+                        {"path": " › ".join(chain), "name": category.name},
+                    )
                 )
             path = "/category/" + "/".join(
                 [*(by_key[k].slug for k in self._ancestors(item, by_key)), item.slug]
@@ -471,6 +538,19 @@ class Writer:
         extra = [
             self._category_names[key] for key in post.categories[1:] if key in self._categories
         ]
+        if extra and category_id is not None:
+            # Inkwell gives an article one category: the others are kept as its tags.
+            first = next(key for key in post.categories if key in self._categories)
+            self.summary.notes.append(
+                Note(
+                    SEVERAL_CATEGORIES,
+                    {
+                        "title": post.title[:80],
+                        "category": self._category_names[first],
+                        "others": ", ".join(f"“{name}”" for name in extra),
+                    },
+                )
+            )
         values: dict[str, Any] = {
             "kind": post.kind,
             "title": post.title[:200] or "(untitled)",
@@ -617,6 +697,7 @@ class Writer:
                 values = {
                     "author_name": (comment.author_name.strip() or "Anonymous")[:64],
                     "author_email": comment.author_email[:255],
+                    "author_url": commenter_url(comment.author_url),
                     "content": comment.content.strip() or "…",
                     "status": comment.status,
                     "is_author": comment.by_post_author,

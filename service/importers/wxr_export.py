@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from typing import IO
 from urllib.parse import quote
+from xml.sax.saxutils import escape as xml_escape
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -18,7 +19,8 @@ from service.rendering import render_markdown
 from service.slugs import clean_slug
 
 _STATUS = {"published": "publish", "scheduled": "future", "draft": "draft"}
-_COMMENT_STATUS = {"visible": "1", "pending": "0", "hidden": "trash", "spam": "spam"}
+# A hidden comment was held back, not thrown away: WordPress's "0" (unapproved), not "trash".
+_COMMENT_STATUS = {"visible": "1", "pending": "0", "hidden": "0", "spam": "spam"}
 _ANCHOR = re.compile(r'\s*<a class="header-anchor"[^>]*>#</a>')
 _ZERO = "0000-00-00 00:00:00"
 BATCH = 200
@@ -182,7 +184,7 @@ def _item(
             f"<wp:comment><wp:comment_id>{comment.id}</wp:comment_id>"
             f"<wp:comment_author>{_cdata(comment.author_name)}</wp:comment_author>"
             f"<wp:comment_author_email>{_cdata(comment.author_email)}</wp:comment_author_email>"
-            "<wp:comment_author_url></wp:comment_author_url>"
+            f"<wp:comment_author_url>{xml_escape(comment.author_url)}</wp:comment_author_url>"
             "<wp:comment_author_IP></wp:comment_author_IP>"
             f"<wp:comment_date>{_cdata(_date(comment.created_at))}</wp:comment_date>"
             f"<wp:comment_date_gmt>{_cdata(_date(comment.created_at))}</wp:comment_date_gmt>"

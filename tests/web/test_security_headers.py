@@ -51,6 +51,12 @@ def assert_page_headers(response) -> None:
     assert "'unsafe-inline'" not in policy["style-src"] + policy["default-src"]
     # Articles may show remote images (the sanitiser keeps http(s) image URLs).
     assert "https:" in policy["img-src"]
+    # Frames only from the video players an article may embed, never our own pages.
+    assert policy["frame-src"] == [
+        "https://www.youtube-nocookie.com",
+        "https://www.youtube.com",
+        "https://player.vimeo.com",
+    ]
     permissions = response.headers["Permissions-Policy"]
     for feature in ("camera", "microphone", "geolocation"):
         assert f"{feature}=()" in permissions

@@ -59,3 +59,37 @@ def test_a_ghost_export_and_a_hostile_file_through_the_admin(live, client, auth,
 def test_an_unknown_import_is_a_404(live, client, auth):
     auth.login()
     assert client.get("/admin/export/import/" + "0" * 32).status_code == 404
+
+
+def test_the_report_reads_in_the_admins_language(live, client, auth, tmp_path):
+    auth.login()
+    assert client.get("/lang/zh_CN?next=/admin/export", allow_redirects=False).status_code == 302
+    truncated = tmp_path / "truncated.xml"
+    truncated.write_bytes((FIXTURES / "wxr" / "wordpress6.xml").read_bytes()[:3000])
+    refused = wait_for_the_end(client, upload(client, truncated).headers["Location"])
+    assert "导入失败。" in refused
+    assert "该文件不是格式正确的 XML（被截断或已损坏）" in refused
+    assert "未写入任何内容：博客保持原样。" in refused
+    done = wait_for_the_end(
+        client, upload(client, FIXTURES / "wxr" / "wordpress6-content.xml").headers["Location"]
+    )
+    assert "导入已完成。" in done and "新建：" in done and "1 篇文章" in done
+    assert "“Embeds, media and tables”原有多个分类" in done and "改为它的标签" in done
+
+
+def test_an_imported_commenters_name_links_to_their_website(live, client, auth):
+    auth.login()
+    started = upload(client, FIXTURES / "wxr" / "wordpress6-content.xml")
+    assert "The import is finished." in wait_for_the_end(client, started.headers["Location"])
+    article = client.get("/embeds-media-tables/")
+    assert article.status_code == 301
+    page = client.get(article.headers["Location"]).text
+    link = re.search(r'<a class="comment-author"[^>]*>Dora Diver</a>', page)
+    assert link, "the commenter's name is a link"
+    assert 'href="https://dora.example.org/blog"' in link.group(0)
+    assert 'rel="nofollow ugc noopener"' in link.group(0)
+    # The embeds are on the page, and the page's policy lets only those players frame.
+    frames = re.findall(r"<iframe[^>]*>", page)
+    assert [frame for frame in frames if "youtube-nocookie.com/embed/dQw4w9WgXcQ" in frame]
+    assert all("sandbox=" in frame for frame in frames)
+    assert "maps.example.net" not in "".join(frames)

@@ -1,4 +1,5 @@
-"""Old WordPress URLs of an imported site answer 301 through HTTP, from the in-memory map."""
+"""Old WordPress and Ghost URLs of an imported site answer 301 through HTTP, from the
+in-memory map."""
 
 from pathlib import Path
 
@@ -7,11 +8,12 @@ from service.importers.run import import_file
 
 WXR = Path(__file__).resolve().parents[2] / "fixtures" / "wxr" / "wordpress6.xml"
 UPLOADS = WXR.parent / "uploads"
+GHOST = WXR.parents[1] / "ghost" / "ghost5.json"
 
 
-def _import(live):
+def _import(live, path=WXR, uploads=UPLOADS):
     def run(session):
-        return import_file(session, live.app.media, WXR, uploads=UPLOADS, fetch_urls=False)
+        return import_file(session, live.app.media, path, uploads=uploads, fetch_urls=False)
 
     live.service(run)
     live.call(lambda: live.app.invalidate(redirects.SCOPE))
@@ -54,3 +56,29 @@ def test_a_new_redirect_is_served_once_the_bus_says_so(live, client):
     live.call(lambda: live.app.invalidate(redirects.SCOPE))
     response = client.get("/old-place")
     assert (response.status_code, response.headers["Location"]) == (301, "/about-us")
+
+
+def test_every_old_ghost_url_form_answers_301(live, client):
+    _import(live, GHOST, GHOST.parent / "images")
+    post = client.get("/sailing-with-ghost/")
+    assert post.status_code == 301
+    target = post.headers["Location"]
+    assert target.startswith("/article/") and target.endswith("/sailing-with-ghost")
+    assert "The harbour was" in client.get(target).text
+    # Ghost's other permalink form: /p/<uuid>/ (its preview and share link).
+    preview = client.get("/p/0f4d1c2e-1111-4a2b-9c3d-000000000001/")
+    assert (preview.status_code, preview.headers["Location"]) == (301, target)
+    tag = client.get("/tag/sailing/")
+    assert (tag.status_code, tag.headers["Location"]) == (301, "/tag/Sailing")
+    assert "Sailing with Ghost" in client.get("/tag/Sailing").text
+    assert client.get("/tag/sailing/rss/").headers["Location"] == "/tag/Sailing/feed.rss"
+    author = client.get("/author/sam/")
+    assert (author.status_code, author.headers["Location"]) == (301, "/author/sam")
+    assert "Sailing with Ghost" in client.get("/author/sam").text
+    assert client.get("/author/sam/rss/").headers["Location"] == "/author/sam/feed.rss"
+    rss = client.get("/rss/")
+    assert (rss.status_code, rss.headers["Location"]) == (301, "/feed.rss")
+    assert client.get("/feed.rss").status_code == 200
+    page = client.get("/uber-uns/")
+    assert (page.status_code, page.headers["Location"]) == (301, "/uber-uns")
+    assert client.get("/uber-uns").status_code == 200

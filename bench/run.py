@@ -4,8 +4,9 @@ Absolute numbers depend on the machine; ratios do not (much). The harness starts
 everything itself (bench/servers.py): a cluster of N instances (N = cores) behind the
 launcher's nginx over the bench site (bench/site_data.py, loaded once), and two
 references — N bare Tornado processes answering with the article's exact bytes behind
-an nginx rendered from Inkwell's own template ("tornado"), and that nginx serving the
-same bytes as a static file ("static"). Each page is loaded by wrk (Debian's package)
+an nginx rendered from Inkwell's own template ("tornado"), and, for each page measured
+with the micro-cache on, that nginx serving the page's own bytes as a static file
+("static, cached home" and so on). Each page is loaded by wrk (Debian's package)
 with 64 connections, three times after a warm-up; the median run is reported with its
 p50/p99, errors and bytes, its ratio to the reference its goal names, and pass/fail.
 Two rows post comments (bench/comment_form.py reads the form, bench/lua/comment_post.lua
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import itertools
 import os
@@ -64,7 +66,9 @@ class Page:
     path: str
     signed_in: bool = False
     goal: float | None = None
-    reference: str = "tornado"  # "tornado" (bare Tornado × N behind nginx) or "static"
+    # "tornado" (bare Tornado × N behind nginx), or "static, <page>": nginx serving that
+    # page's own bytes as a static file.
+    reference: str = "tornado"
     # A comment POST row (bench/lua/comment_post.lua): "distinct" (a new client address
     # for every request) or "single" (one address: the per-IP limit answers 429).
     comment_mode: str = ""
@@ -426,6 +430,12 @@ def main(argv: list[str] | None = None) -> int:
         off, on = pages_for(base, paths)
         body = requests.get(base + off[0].path, timeout=30).content
         reference_site = ReferenceSite(args.instances, body)
+        # Each cached page against nginx serving that page's own bytes as a static file.
+        statics: dict[str, str] = {}
+        for number, page in enumerate(on):
+            page_body = requests.get(base + page.path, timeout=30).content
+            statics[page.name] = reference_site.add_static(f"cached-{number}.html", page_body)
+        on = [dataclasses.replace(page, reference=f"static, {page.name}") for page in on]
         reference_site.start()
         if "startup" not in skip:
             goals.append(startup(cluster, rounds))
@@ -440,14 +450,15 @@ def main(argv: list[str] | None = None) -> int:
                 args.seconds,
                 {},
             ),
-            "static": measure(
+        }
+        for name, path in statics.items():
+            references[f"static, {name}"] = measure(
                 reference_site.base,
-                Page("nginx, static file", "/static/page.html"),
+                Page(f"nginx, the {name.removeprefix('cached ')} page as a static file", path),
                 rounds,
                 args.seconds,
                 {},
-            ),
-        }
+            )
         results = [measure(base, page, rounds, args.seconds, cookies) for page in off]
         goals += comment_statuses(results)
         cluster.set_microcache(True)

@@ -232,6 +232,11 @@ class ReferenceSite:
         self.nginx: subprocess.Popen[bytes] | None = None
         self.http_port = 0
 
+    def add_static(self, name: str, body: bytes) -> str:
+        """Serve ``body`` as a static file too; returns its path on the reference site."""
+        (self.static / name).write_bytes(body)
+        return f"/static/{name}"
+
     def start(self) -> None:
         ports = [free_port() for _ in range(self.count)]
         for port in ports:

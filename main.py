@@ -70,6 +70,7 @@ from extends.counters import Counters, MemoryCounters
 from extends.counters_redis import RedisCounters
 from extends.database import make_engine, make_sessionmaker
 from extends.errors import DatabaseUnavailable
+from extends.gc_tuning import tune_garbage_collector
 from extends.i18n import load_translations
 from extends.jobs import Job, Lease, LocalLease, PeriodicJobs
 from extends.lease import RedisLease
@@ -452,6 +453,7 @@ def serve(config: Settings) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stopping.set)
         app.start_background()
+        tune_garbage_collector()
         await stopping.wait()
         log.info("signal received: shutting down (in flight: %d)", app.in_flight)
         await app.shutdown(server)

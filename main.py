@@ -364,7 +364,7 @@ class Application(tornado.web.Application):
             server.stop()
         # Open WebSockets close with "going away"; their pages reconnect to another instance.
         self.live.close_all()
-        # Long polls must not hold a stopping instance for their ~25 s: release them now.
+        # Long polls must not hold a stopping instance for their ~55 s: release them now.
         await self.qr.stop()
         await self.jobs.stop()
         await self.mailer.delivery.stop()

@@ -104,7 +104,7 @@ class QrCodeHandler(QrBaseHandler):
 
 
 class QrWaitHandler(QrBaseHandler):
-    """The desktop's long poll: answers when its ticket changes, or after ~35–55 s."""
+    """The desktop's long poll: answers when its ticket changes, or after 33–55 s."""
 
     async def get(self, token: str) -> None:
         self.set_header("Cache-Control", "no-store")

@@ -264,11 +264,6 @@ class QrTickets:
         self._ensure_listener()
         self._ensure_sweeper()
 
-    @property
-    def waiting(self) -> int:
-        """How many long polls wait on this instance."""
-        return sum(len(futures) for futures in self._waiters.values())
-
     async def poll(self, token: str, since: str, timeout: float) -> dict[str, Any] | None:
         """The ticket once it has left status ``since`` (here or on another instance), or,
         after about ``timeout`` seconds, as it was (still ``since``); None when gone.

@@ -71,7 +71,7 @@ class Settings:
     # Searches the results cache cannot answer, per client address and minute (all instances).
     search_limit_per_minute: int = 30
     qr_ticket_seconds: int = 120
-    qr_wait_seconds: float = 25.0
+    qr_wait_seconds: float = 55.0
     # Anonymous endpoints one client could flood (per address, shared by every instance):
     # QR sign-in codes created, and comment posts tried (accepted or not) a minute.
     qr_tickets_per_minute: int = 20

@@ -79,6 +79,7 @@ from extends.counters import Counters, MemoryCounters
 from extends.counters_redis import RedisCounters
 from extends.database import make_engine, make_sessionmaker
 from extends.errors import DatabaseUnavailable
+from extends.gc_tuning import tune_garbage_collector
 from extends.health import HealthMonitor
 from extends.i18n import load_translations
 from extends.jobs import Job, Lease, LocalLease, PeriodicJobs
@@ -390,7 +391,7 @@ class Application(tornado.web.Application):
             server.stop()
         # Open WebSockets close with "going away"; their pages reconnect to another instance.
         self.live.close_all()
-        # Long polls must not hold a stopping instance for their ~25 s: release them now.
+        # Long polls must not hold a stopping instance for their ~55 s: release them now.
         await self.qr.stop()
         await self.jobs.stop()
         await self.mailer.delivery.stop()
@@ -480,6 +481,7 @@ def serve(config: Settings) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stopping.set)
         app.start_background()
+        tune_garbage_collector()
         await stopping.wait()
         log.info("signal received: shutting down (in flight: %d)", app.in_flight)
         await app.shutdown(server)

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import struct
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from extends.redis import RedisClient, RedisUnavailable
@@ -25,11 +27,32 @@ RESUBSCRIBE_MIN_SECONDS = 0.1
 RESUBSCRIBE_MAX_SECONDS = 5.0
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """A text message encoded once for thousands of connections: its UTF-8 text and the
+    uncompressed, unmasked WebSocket frame (RFC 6455 §5.2) a server sends it in."""
+
+    payload: bytes
+    frame: bytes
+
+    @classmethod
+    def text(cls, message: str) -> Encoded:
+        payload = message.encode()
+        size = len(payload)
+        if size < 126:
+            head = struct.pack("!BB", 0x81, size)  # FIN, opcode 1 (text); the length
+        elif size <= 0xFFFF:
+            head = struct.pack("!BBH", 0x81, 126, size)
+        else:
+            head = struct.pack("!BBQ", 0x81, 127, size)
+        return cls(payload, head + payload)
+
+
 class Subscriber(Protocol):
     """One open connection (a WebSocket handler)."""
 
-    def send(self, message: dict[str, Any] | str) -> None:
-        """Send a message (a dict, or the JSON text of one encoded once for many
+    def send(self, message: dict[str, Any] | str | Encoded) -> None:
+        """Send a message (a dict, the JSON text of one, or one encoded once for many
         connections); a closed connection ignores it."""
         ...
 

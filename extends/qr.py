@@ -1,21 +1,22 @@
 """QR sign-in tickets (contract 6): ``qr:<token>`` with a status and a 120 s TTL.
 
 pending → scanned → confirmed → (claimed by the desktop, then gone); or cancelled / expired.
-The desktop long-polls its own ticket and waits on a per-token ``tornado.locks.Event``;
+The desktop long-polls its own ticket: the poll is a future in this process, by token;
 whoever changes a ticket publishes its token, and every instance wakes its local waiters.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime
+import heapq
+import itertools
 import json
 import logging
+import random
 import secrets
 from typing import Any, Protocol
 
-import tornado.locks
-import tornado.util
+import tornado.ioloop
 
 from extends.clock import SYSTEM_CLOCK, Clock
 from extends.errors import Unavailable
@@ -190,7 +191,18 @@ class RedisTicketStore:
 
 
 class QrTickets:
-    """Creates, changes and waits on tickets; wakes waiters on every instance."""
+    """Creates, changes and waits on tickets; wakes waiters on every instance.
+
+    A pending long poll costs nothing while it waits: a future in ``_waiters`` (by token)
+    and an entry in one deadline heap. One subscription to ``CHANNEL`` wakes the waiters of
+    a changed token on this instance; one periodic sweep answers those whose time is up.
+    """
+
+    # How often the sweep looks for waits that are over (their answer is at most this late).
+    SWEEP_SECONDS = 0.2
+    # A wait lasts between this share of the asked time and all of it, at random: desktops
+    # that opened their page together (or re-polled after a restart) spread their re-polls.
+    SPREAD = 0.6
 
     def __init__(
         self,
@@ -203,7 +215,12 @@ class QrTickets:
         self.ttl = ttl
         self.publisher = publisher
         self.clock = clock
-        self._events: dict[str, tornado.locks.Event] = {}
+        # token → futures of the polls waiting on it; True: look again, False: time is up.
+        self._waiters: dict[str, set[asyncio.Future[bool]]] = {}
+        # (deadline on the loop's clock, sequence, future), the soonest first.
+        self._deadlines: list[tuple[float, int, asyncio.Future[bool]]] = []
+        self._sequence = itertools.count()
+        self._sweeper: tornado.ioloop.PeriodicCallback | None = None
         self._listener: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -245,38 +262,63 @@ class QrTickets:
     def start(self) -> None:
         """Subscribe now, so a change published before the first long poll is not missed."""
         self._ensure_listener()
+        self._ensure_sweeper()
 
-    async def wait(self, token: str, timeout: float, since: str | None = None) -> None:
-        """Return when the ticket leaves status ``since`` (here or on another instance), or
-        after ``timeout``."""
+    async def poll(self, token: str, since: str, timeout: float) -> dict[str, Any] | None:
+        """The ticket once it has left status ``since`` (here or on another instance), or,
+        after about ``timeout`` seconds, as it was (still ``since``); None when gone.
+
+        One read of the store when nothing changes; a second one only after a change.
+        """
         if self._stopping:
-            return
+            return await self.store.get(token)
         self._ensure_listener()
-        event = self._events.get(token)
-        if event is None:
-            event = self._events[token] = tornado.locks.Event()
+        self._ensure_sweeper()
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(token, set()).add(waiter)
         try:
-            if since is not None:
-                # Registered first, looked at second: a change in between is never missed.
-                ticket = await self.store.get(token)
-                if ticket is None or ticket.get("status") != since:
-                    return
-            await event.wait(timeout=datetime.timedelta(seconds=timeout))
-        except tornado.util.TimeoutError:
-            pass
+            # Registered first, looked at second: a change in between is never missed.
+            ticket = await self.store.get(token)
+            if ticket is None or ticket.get("status") != since:
+                return ticket
+            deadline = asyncio.get_running_loop().time() + timeout * random.uniform(
+                self.SPREAD, 1.0
+            )
+            heapq.heappush(self._deadlines, (deadline, next(self._sequence), waiter))
+            if not await waiter:
+                return ticket
+            return await self.store.get(token)
         finally:
-            # The first waiter to return forgets the event; a later poll makes a new one.
-            if self._events.get(token) is event and event.is_set():
-                del self._events[token]
+            waiters = self._waiters.get(token)
+            if waiters is not None:
+                waiters.discard(waiter)
+                if not waiters:
+                    del self._waiters[token]
+            if not waiter.done():
+                waiter.cancel()
 
-    def _wake(self, token: str) -> None:
-        event = self._events.pop(token, None)
-        if event is not None:
-            event.set()
+    def _wake(self, token: str, changed: bool = True) -> None:
+        for waiter in self._waiters.get(token, ()):
+            if not waiter.done():
+                waiter.set_result(changed)
 
-    def _wake_all(self) -> None:
-        for token in list(self._events):
-            self._wake(token)
+    def _wake_all(self, changed: bool = True) -> None:
+        for token in list(self._waiters):
+            self._wake(token, changed)
+
+    def _sweep(self) -> None:
+        """Answer the polls whose time is up (their page polls again)."""
+        now = asyncio.get_running_loop().time()
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][0] <= now:
+            waiter = heapq.heappop(deadlines)[2]
+            if not waiter.done():
+                waiter.set_result(False)
+
+    def _ensure_sweeper(self) -> None:
+        if self._sweeper is None and not self._stopping:
+            self._sweeper = tornado.ioloop.PeriodicCallback(self._sweep, self.SWEEP_SECONDS * 1000)
+            self._sweeper.start()
 
     def _ensure_listener(self) -> None:
         if self.publisher is None or self._stopping:
@@ -301,7 +343,11 @@ class QrTickets:
     async def stop(self) -> None:
         """Release every waiter (their pages poll again, maybe on another instance)."""
         self._stopping = True
-        self._wake_all()
+        self._wake_all(changed=False)
+        self._deadlines.clear()
+        if self._sweeper is not None:
+            self._sweeper.stop()
+            self._sweeper = None
         if self._listener is not None:
             self._listener.cancel()
             await asyncio.gather(self._listener, return_exceptions=True)

@@ -22,7 +22,7 @@ def test_desktop_page_signs_in_when_the_phone_confirms(live, admin, page):
         "/auth/login", {"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD, "next": "/"}
     )
     assert phone.get(f"/auth/qr/scan/{token}").status_code == 200
-    page.wait_for_function("document.getElementById('qr-status').dataset.state === 'scanned'")
+    page.wait_for_function("() => document.getElementById('qr-status').dataset.state === 'scanned'")
     assert "Confirm on your phone" in page.locator("#qr-status").inner_text()
 
     phone.post_form(f"/auth/qr/scan/{token}", {"action": "confirm"})

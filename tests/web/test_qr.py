@@ -89,6 +89,46 @@ def test_cancel_on_the_phone_signs_nobody_in(live, admin):
     assert not is_signed_in(desktop)
 
 
+def test_a_poll_nothing_answers_says_pending_and_the_page_polls_again(start_app, sqlite_url):
+    from service import users
+
+    live = start_app(sqlite_url, qr_wait_seconds=1)
+    live.service(users.create_admin, ADMIN_USERNAME, ADMIN_PASSWORD)
+    desktop, phone = BlogClient(live.url), BlogClient(live.url)
+    token = open_code(desktop)
+    assert desktop.get(f"/auth/qr/wait/{token}?since=pending").json() == {"status": "pending"}
+    assert desktop.get(f"/auth/qr/wait/{token}?since=pending").json() == {"status": "pending"}
+    sign_in(phone)
+    assert phone.get(f"/auth/qr/scan/{token}").status_code == 200
+    assert desktop.get(f"/auth/qr/wait/{token}?since=pending").json() == {"status": "scanned"}
+
+
+def test_every_poll_waiting_on_a_ticket_is_woken(start_app, sqlite_url):
+    from service import users
+
+    # The desktop's page open in several tabs: each poll hears the scan.
+    live = start_app(sqlite_url, qr_wait_seconds=300)
+    live.service(users.create_admin, ADMIN_USERNAME, ADMIN_PASSWORD)
+    desktop, phone = BlogClient(live.url), BlogClient(live.url)
+    token = open_code(desktop)
+    cookie = desktop.cookies.get("qr")
+    answers = []
+
+    def long_poll():
+        tab = BlogClient(live.url)
+        tab.cookies.set("qr", cookie, domain="127.0.0.1", path="/")
+        answers.append(tab.get(f"/auth/qr/wait/{token}?since=pending").json())
+
+    tabs = [threading.Thread(target=long_poll) for _ in range(4)]
+    for tab in tabs:
+        tab.start()
+    sign_in(phone)
+    assert phone.get(f"/auth/qr/scan/{token}").status_code == 200
+    for tab in tabs:
+        tab.join(30)
+    assert answers == [{"status": "scanned"}] * 4
+
+
 def test_scanning_needs_a_signed_in_phone(live, admin):
     desktop, phone = BlogClient(live.url), BlogClient(live.url)
     token = open_code(desktop)

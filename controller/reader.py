@@ -170,6 +170,11 @@ class SearchHandler(ReaderHandler):
         cached: search.SearchResults | None = cache.get(key)
         if cached is not None:
             return cached
+        if cache.is_loading(key):
+            # Someone is searching these words right now: wait for those results, free.
+            return await cache.get_or_load(
+                key, lambda: self.run(search.search_articles, query, page, per_page)
+            )
         try:
             wait = await self.application.search_limit.hit(self.request.remote_ip or "")
         except RateLimitUnavailable:

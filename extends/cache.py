@@ -197,6 +197,10 @@ class SiteCache:
         """Keep ``value`` under ``key``, dropped with any of ``scopes`` or after ``ttl`` s."""
         self.regions[region].set(key, value, frozenset(scopes) | {key}, ttl)
 
+    def is_loading(self, key: str, region: str = DATA) -> bool:
+        """Whether a ``get_or_load`` of ``key`` is under way (a caller would wait for it)."""
+        return (region, key) in self._loading
+
     async def get_or_load(
         self,
         key: str,

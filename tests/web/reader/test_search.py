@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import event, select, update
@@ -111,6 +112,25 @@ def test_a_client_searching_too_often_is_told_to_wait(site, client):
     client.get("/lang/zh_CN?next=/")
     chinese = client.get("/search?q=yet+another", headers=flooder)
     assert chinese.status_code == 429 and "搜索太频繁" in chinese.text
+
+
+def test_many_readers_of_one_address_searching_the_same_words_at_once_are_not_refused(site, client):
+    # Behind one address (an office, a proxy) many readers ask for the same new words at
+    # the same moment: one search runs, the others wait for its results and count nothing.
+    office = {"X-Real-IP": "198.51.100.8"}
+    readers = SEARCHES_PER_MINUTE * 3
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        statuses = list(
+            pool.map(
+                lambda _: (
+                    BlogClient(site.url)
+                    .get("/search?q=markdown+tornado", headers=office)
+                    .status_code
+                ),
+                range(readers),
+            )
+        )
+    assert statuses == [200] * readers
 
 
 def wait_subscribed(live: Any) -> None:

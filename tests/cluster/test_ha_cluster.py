@@ -94,8 +94,15 @@ def test_every_process_runs_with_its_role_and_each_instance_on_its_own_host(
         assert re.search(rf"{re.escape(host)}:{port}\s+\d+\s+ok", lines)
         answer = ha_cluster.health(port)
         assert answer is not None and answer["instance"] == f"{host}:{port}"
-        (replica,) = answer["replicas"]
-        assert replica["in_use"]
+        assert len(answer["replicas"]) == 1
+        # The replica is taken into use once its lag was measured (every second) at ≤ 1 s.
+        assert poll(
+            lambda port=port: (ha_cluster.health(port) or {"replicas": [{}]})["replicas"][0].get(
+                "in_use"
+            ),
+            timeout=20,
+            interval=0.2,
+        ), ha_cluster.health(port)
         # Its own var/ and log dir: nothing on a disk another instance writes.
         own = ha_cluster.state_dir / "hosts" / host
         assert (own / "logs" / f"blog@{port}.log").is_file()

@@ -17,7 +17,8 @@ comment rows' answers (429 share); each instance's RSS at the page mix's 10,000t
 100,000th request (``--rss-requests``); the start-up of a new instance (process start to
 its first 200 on /healthz); publish → visible on every instance (bench/publish_bench.py,
 ``--publishes``); N pending QR long polls on one instance while the page mix runs on it
-(bench/qr_longpoll_bench.py, ``--qr-polls``). ``--skip`` leaves steps out.
+(bench/qr_longpoll_bench.py, ``--qr-polls``). ``--skip`` leaves steps out; ``--only``
+measures only the pages named (and their references), without the steps.
 
 The tables are written to bench/RESULTS.md (``--no-write`` leaves it alone); ``--compare``
 measures only the pages that have a goal, once each, skips the second table and writes
@@ -381,6 +382,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--publishes", type=int, default=100, help="publish → visible samples")
     parser.add_argument("--qr-polls", type=int, default=10_000, help="pending QR long polls")
     parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated words: measure only the pages whose name contains one of them "
+        '(e.g. "anonymous article,cached home"); the references they need are kept',
+    )
+    parser.add_argument(
         "--skip",
         default="",
         help=f"comma-separated steps to leave out: {', '.join(STEPS)} (--compare skips them)",
@@ -390,7 +397,9 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: wrk is not installed (make bench installs it as root)", file=sys.stderr)
         return 2
     rounds = 1 if args.compare else args.rounds
-    skip = set(STEPS) if args.compare else {step for step in args.skip.split(",") if step}
+    # A partial run (--compare, --only) leaves the second table's steps out and writes nothing.
+    partial = args.compare or bool(args.only)
+    skip = set(STEPS) if partial else {step for step in args.skip.split(",") if step}
     if skip - set(STEPS):
         parser.error(f"--skip: unknown step {', '.join(sorted(skip - set(STEPS)))}")
     rss_counts = tuple(int(count) for count in args.rss_requests.split(","))
@@ -428,7 +437,11 @@ def main(argv: list[str] | None = None) -> int:
         base = cluster.base
         cookies = sign_in(base, BENCH_USER, cluster.password)
         off, on = pages_for(base, paths)
-        body = requests.get(base + off[0].path, timeout=30).content
+        if args.only:
+            wanted = [word.strip() for word in args.only.split(",") if word.strip()]
+            off = [page for page in off if any(word in page.name for word in wanted)]
+            on = [page for page in on if any(word in page.name for word in wanted)]
+        body = requests.get(base + current_path(base, paths.article), timeout=30).content
         reference_site = ReferenceSite(args.instances, body)
         # Each cached page against nginx serving that page's own bytes as a static file.
         statics: dict[str, str] = {}
@@ -528,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("\n".join(lines))
     print(f"\n{failures} of {judged} goals missed")
-    if not (args.compare or args.no_write):
+    if not (partial or args.no_write):
         command = "make bench" + (
             f' BENCH_ARGS="{" ".join(argv or sys.argv[1:])}"' if (argv or sys.argv[1:]) else ""
         )

@@ -13,10 +13,9 @@ from sqlalchemy.orm import Session
 from extends.storage import MediaStore
 from model import User
 from service.account import get_account
-from service.errors import Invalid
 from service.identicon import identicon_svg
 from service.images import MEDIA_FILE_NAME
-from service.media import delete_media_files, reencode_image, sniff_image, write_media_file
+from service.media import checked_image, delete_media_files, write_media_file
 
 # Shown at 24–64 CSS pixels; twice that for sharp screens.
 AVATAR_PIXELS = 128
@@ -48,16 +47,8 @@ def square_avatar(data: bytes, max_bytes: int = MAX_AVATAR_BYTES) -> bytes:
 
     Raises Invalid for an empty, too large or unreadable file, or one that is not an image.
     """
-    if not data:
-        raise Invalid("The file is empty.")
-    if len(data) > max_bytes:
-        max_mb = str(round(max_bytes / (1024 * 1024), 1))
-        raise Invalid("The file is too large (at most {max_mb} MB).", max_mb=max_mb)
-    kind = sniff_image(data)
-    if kind is None:
-        raise Invalid("Only PNG, JPEG, GIF and WebP images can be uploaded.")
     # Decoded once by the media pipeline first: the same checks (pixels, bombs, bad data).
-    clean = reencode_image(data, kind)
+    clean, _kind = checked_image(data, max_bytes)
     with Image.open(io.BytesIO(clean)) as image:
         image.seek(0)
         square = ImageOps.fit(

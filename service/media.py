@@ -261,6 +261,24 @@ def stored_file_names(media: Media) -> list[str]:
     return info.file_names() if info else [media.filename]
 
 
+def checked_image(data: bytes, max_bytes: int) -> tuple[bytes, ImageType]:
+    """An uploaded image decoded and written again by Pillow, with its kind.
+
+    Raises Invalid for an empty, too large or unreadable file, or one that is not an image.
+    Only what Pillow decoded is kept: metadata and anything riding along are dropped.
+    """
+    if not data:
+        raise Invalid("The file is empty.")
+    if len(data) > max_bytes:
+        # Written as the upload form writes it ("5.0"), so the two always agree.
+        max_mb = str(round(max_bytes / (1024 * 1024), 1))
+        raise Invalid("The file is too large (at most {max_mb} MB).", max_mb=max_mb)
+    kind = sniff_image(data)
+    if kind is None:
+        raise Invalid("Only PNG, JPEG, GIF and WebP images can be uploaded.")
+    return reencode_image(data, kind), kind
+
+
 def store_upload(
     session: Session,
     store: MediaStore,
@@ -272,17 +290,7 @@ def store_upload(
     """Validate an upload and store it with its resized copies; returns the new Media row
     (``uploaded_by``: the user who uploaded it, who may edit its details)."""
     original = check_original_name(original_name)
-    if not data:
-        raise Invalid("The file is empty.")
-    if len(data) > max_bytes:
-        # Written as the upload form writes it ("5.0"), so the two always agree.
-        max_mb = str(round(max_bytes / (1024 * 1024), 1))
-        raise Invalid("The file is too large (at most {max_mb} MB).", max_mb=max_mb)
-    kind = sniff_image(data)
-    if kind is None:
-        raise Invalid("Only PNG, JPEG, GIF and WebP images can be uploaded.")
-    # Only what Pillow decoded is stored: metadata and anything riding along are dropped.
-    data = reencode_image(data, kind)
+    data, kind = checked_image(data, max_bytes)
     filename = f"{secrets.token_hex(16)}.{kind.extension}"
     processed = make_variants(filename, data)
     written = [filename, *processed.files]

@@ -117,6 +117,7 @@ class CommentList(tornado.web.UIModule):
 
     def render(self, article_id: int, comments: list[CommentView], comments_open: bool) -> bytes:
         def draw() -> bytes:
+            # Each item between line breaks, as the template's loop over them wrote it.
             return b"".join(
                 b"\n"
                 + self.render_string(

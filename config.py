@@ -91,10 +91,12 @@ class Settings:
     mail_visibility_seconds: float = 120.0
     mail_poll_seconds: float = 2.0
     # The in-process cache's byte budgets (LRU per region; /healthz shows their use): anonymous
-    # pages, the data pages are built from, signed-in users' state.
+    # pages, the data pages are built from, signed-in users' state, drawn fragments of
+    # signed-in pages (an article's body and comment list, per language).
     page_cache_mb: int = 64
     data_cache_mb: int = 32
     user_cache_mb: int = 1
+    fragment_cache_mb: int = 32
     # How often each instance checks its database, Redis and replicas for /healthz.
     health_interval_seconds: float = 1.0
 

@@ -66,6 +66,7 @@ from controller.redirects import OldUrlHandler
 from controller.static import StaticFiles
 from extends.cache import (
     DATA,
+    FRAGMENTS,
     MEBIBYTE,
     PAGES,
     USERS,
@@ -182,6 +183,7 @@ class Application(tornado.web.Application):
                 PAGES: config.page_cache_mb * MEBIBYTE,
                 DATA: config.data_cache_mb * MEBIBYTE,
                 USERS: config.user_cache_mb * MEBIBYTE,
+                FRAGMENTS: config.fragment_cache_mb * MEBIBYTE,
             },
             clock=clock,
         )

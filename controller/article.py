@@ -103,12 +103,19 @@ class ArticleHandler(ReaderHandler):
             article=page.article,
             comments=thread,
             comment_form=form,
-            reply_floor=next((c.floor for c in thread if c.id == form.reply_to), None),
+            reply_floor=self.reply_floor(thread, form.reply_to),
             comment_error=error,
             comment_pending=self.get_argument("comment", "") == "pending",
             structured_data=seo.script_json(structured),
             sidebar=await self.sidebar(),
         )
+
+    @staticmethod
+    def reply_floor(thread: list[comments.CommentView], reply_to: int | None) -> int | None:
+        """The floor of the comment answered (most requests answer none: no walk through all)."""
+        if reply_to is None:
+            return None
+        return next((comment.floor for comment in thread if comment.id == reply_to), None)
 
 
 class CommentHandler(ArticleHandler):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 from urllib.parse import urlencode
 
 import tornado.web
 
-from controller.reader_base import SIDEBAR_SCOPES, SIDEBAR_TTL_SECONDS
+from controller.base import CACHED_READ_TTL_SECONDS
+from controller.reader_base import PAGE_SCOPES, SIDEBAR_SCOPES, SIDEBAR_TTL_SECONDS
+from extends.cache import FRAGMENTS
 from model.pager import Pager as PagerModel
-from service.articles import ArticleSummary
+from service.articles import ArticlePage, ArticleSummary
 from service.avatars import avatar_html
 from service.comments import CommentView
 from service.images import ARTICLE_SIZES, CARD_SIZES, ImageInfo
@@ -85,11 +89,80 @@ class Pager(tornado.web.UIModule):
         return self.render_string("modules/pager.html", pager=pager, page_url=page_url)
 
 
-class CommentItem(tornado.web.UIModule):
-    def render(self, comment: CommentView, comments_open: bool) -> bytes:
-        return self.render_string(
-            "modules/comment.html", comment=comment, comments_open=comments_open
+class ArticleBody(tornado.web.UIModule):
+    """The article itself (header, picture, contents, text) and its previous/next links.
+
+    The same bytes for every reader in one language: drawn once and kept while the
+    article's cached page stays the same (see ``kept_fragment``).
+    """
+
+    def render(self, page: ArticlePage) -> bytes:
+        return kept_fragment(
+            self,
+            f"article-html:{page.article.id}",
+            page.article.id,
+            (page,),
+            lambda: self.render_string(
+                "modules/article_body.html", page=page, article=page.article
+            ),
         )
+
+
+class CommentList(tornado.web.UIModule):
+    """An article's visible comments, each as ``modules/comment.html`` draws it.
+
+    The same for every reader in one language (the form, which carries the visitor's
+    token, is drawn around it): kept while the cached comment list stays the same.
+    """
+
+    def render(self, article_id: int, comments: list[CommentView], comments_open: bool) -> bytes:
+        def draw() -> bytes:
+            # Each item between line breaks, as the template's loop over them wrote it.
+            return b"".join(
+                b"\n"
+                + self.render_string(
+                    "modules/comment.html", comment=comment, comments_open=comments_open
+                )
+                + b"\n"
+                for comment in comments
+            )
+
+        return kept_fragment(
+            self, f"comments-html:{article_id}:{int(comments_open)}", article_id, (comments,), draw
+        )
+
+
+def kept_fragment(
+    module: tornado.web.UIModule,
+    name: str,
+    article_id: int,
+    sources: tuple[object, ...],
+    draw: Callable[[], bytes],
+) -> bytes:
+    """HTML ``draw`` makes from ``sources``, kept per language in the fragments region.
+
+    ``sources`` are objects from the coherent cache (the article's page, its comments) and,
+    added here, the site's settings (time zone, comment mode). The bus replaces them when
+    what they hold changes, so a kept drawing counts only while it was drawn from these very
+    objects: it is never older than the data the rest of the page shows. Only trusted HTML
+    is kept: what the page's own escaping templates drew.
+    """
+    handler = cast("BaseHandler", module.handler)
+    cache = handler.application.cache
+    key = f"{name}:{module.locale.code}"
+    drawn_from = (*sources, handler.site)
+    kept = cache.get(key, region=FRAGMENTS)
+    if kept is not None and all(map(operator.is_, kept[0], drawn_from)):
+        return cast(bytes, kept[1])
+    html = draw()
+    cache.set(
+        key,
+        (drawn_from, html),
+        scopes=(*PAGE_SCOPES, f"article:{article_id}", f"comments:{article_id}"),
+        ttl=CACHED_READ_TTL_SECONDS,
+        region=FRAGMENTS,
+    )
+    return html
 
 
 class Sidebar(tornado.web.UIModule):
@@ -135,7 +208,8 @@ ui_modules = {
     "ArticleCard": ArticleCard,
     "Pager": Pager,
     "Picture": Picture,
-    "CommentItem": CommentItem,
+    "ArticleBody": ArticleBody,
+    "CommentList": CommentList,
     "Sidebar": Sidebar,
     "Avatar": Avatar,
 }

@@ -5,8 +5,9 @@ Entries are tagged with scopes (``settings``, ``article:42``, ``comments:42``,
 the entries tagged with any of them. ``all`` drops everything.
 
 The cache is split into regions (full pages, data the pages are built from, the signed-in
-users' state), each a least-recently-used map bounded in bytes: a region over its budget
-forgets its least recently used entries. /healthz shows every region's size.
+users' state, drawn fragments of signed-in pages), each a least-recently-used map bounded in
+bytes: a region over its budget forgets its least recently used entries. /healthz shows every
+region's size.
 """
 
 from __future__ import annotations
@@ -31,15 +32,18 @@ log = logging.getLogger("blog.cache")
 ALL = "all"
 
 # Regions: anonymous full pages; what pages are built from (settings, menus, sidebar,
-# articles, comments, lists, redirects); signed-in users' state (role, password fingerprint).
+# articles, comments, lists, redirects); signed-in users' state (role, password fingerprint);
+# drawn pieces of pages every signed-in reader shares (an article's body, its comment list).
 PAGES = "pages"
 DATA = "data"
 USERS = "users"
+FRAGMENTS = "fragments"
 MEBIBYTE = 1024 * 1024
 DEFAULT_REGION_BYTES: Mapping[str, int] = {
     PAGES: 64 * MEBIBYTE,
     DATA: 32 * MEBIBYTE,
     USERS: MEBIBYTE,
+    FRAGMENTS: 32 * MEBIBYTE,
 }
 # Measuring a value walks at most this many objects (a huge value is simply "big").
 MAX_OBJECTS_MEASURED = 200_000

@@ -45,12 +45,13 @@ def test_healthz_is_503_when_its_last_check_is_too_old(start_app, sqlite_url):
 
 
 def test_healthz_shows_every_cache_with_its_size_and_limit(start_app, sqlite_url):
-    live = start_app(sqlite_url, page_cache_mb=2)
+    live = start_app(sqlite_url, page_cache_mb=2, fragment_cache_mb=3)
     live.service(load_demo_site)
     client = BlogClient(live.url)
     empty = client.get("/healthz").json()["caches"]
-    assert set(empty) == {"pages", "data", "users"}
+    assert set(empty) == {"pages", "data", "users", "fragments"}
     assert empty["pages"] == {"entries": 0, "bytes": 0, "limit": 2 * 1024 * 1024}
+    assert empty["fragments"] == {"entries": 0, "bytes": 0, "limit": 3 * 1024 * 1024}
     assert client.get("/").status_code == 200
     caches = client.get("/healthz").json()["caches"]
     assert caches["pages"]["entries"] == 1

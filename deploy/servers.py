@@ -180,7 +180,8 @@ def mariadb_install_command(binary: str, data: Path) -> list[str]:
 def mariadb_command(
     binary: str, data: Path, port: int, directory: Path, extra: tuple[str, ...] = ()
 ) -> list[str]:
-    """mariadbd on 127.0.0.1:port with utf8mb4 defaults, socket and pid file in ``directory``."""
+    """mariadbd on 127.0.0.1:port with utf8mb4 defaults, socket, pid file and temporary
+    files (``directory/tmp``, see ``mariadb_tmpdir``) in ``directory``."""
     return [
         binary,
         "--no-defaults",
@@ -189,6 +190,7 @@ def mariadb_command(
         "--bind-address=127.0.0.1",
         f"--socket={directory / 'mariadb.sock'}",
         f"--pid-file={directory / 'mariadb.pid'}",
+        f"--tmpdir={mariadb_tmpdir(directory)}",
         *_as_root(),
         "--skip-log-bin",
         "--skip-name-resolve",
@@ -197,6 +199,13 @@ def mariadb_command(
         "--max-connections=500",
         *extra,
     ]
+
+
+def mariadb_tmpdir(directory: Path) -> Path:
+    """Where the server in ``directory`` keeps its temporary tables and sort files: its own,
+    next to its data dir, never the system /tmp (a /tmp cleanup once removed them under a
+    running server and /admin answered 500)."""
+    return directory / "tmp"
 
 
 def mariadb_marker(port: int) -> str:
@@ -271,6 +280,7 @@ def start_mariadb(
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+    mariadb_tmpdir(directory).mkdir(parents=True, exist_ok=True)
     command = mariadb_command(find_binary("mariadbd"), data, port, directory, extra)
     process = spawn(command, directory / "mariadb.log")
     wait_for_port(port, process.pid, timeout=120)

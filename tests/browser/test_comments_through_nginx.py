@@ -47,6 +47,14 @@ def test_nginx_keeps_the_article_page_and_it_holds_nobodys_token(cached_cluster)
     assert not reader.cookies
     # A signed-in author is never served the shared copy.
     assert author.get(url).headers.get("X-Cache-Status") == "BYPASS"
+    # The hit is logged (buffered, flushed within 2 s) in cache-hits.log, not in access.log.
+    hit_line = f"rid={cached.headers['X-Request-ID']} "
+    hits_log = cached_cluster.state_dir / "nginx" / "cache-hits.log"
+    assert poll(lambda: hits_log.exists() and hit_line in hits_log.read_text(), timeout=10)
+    assert "cache=HIT" in next(
+        line for line in hits_log.read_text().splitlines() if hit_line in line
+    )
+    assert hit_line not in cached_cluster.nginx_access_log()
 
 
 def test_a_reader_comments_from_a_page_served_by_the_micro_cache(cached_cluster, page):

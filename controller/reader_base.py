@@ -44,9 +44,18 @@ _BOT = re.compile(
 
 @dataclass(frozen=True)
 class CachedPage:
-    body: str
+    """A kept page: its bytes as sent, encoded and hashed once when it is stored."""
+
+    body: bytes
     content_type: str
     article_id: int | None
+    etag: str
+
+
+def page_etag(body: bytes) -> str:
+    """The ETag Tornado would compute for ``body`` (a fresh render and a kept one agree)."""
+    # Not a secret: the same hash Tornado's compute_etag uses.
+    return f'"{hashlib.sha1(body, usedforsecurity=False).hexdigest()}"'
 
 
 class ReaderHandler(BaseHandler):
@@ -72,7 +81,13 @@ class ReaderHandler(BaseHandler):
                 await self.count_view(cached.article_id, cached.content_type)
                 self.set_header("Content-Type", cached.content_type)
                 self.vary_on_browser_language()
-                self.finish(cached.body)
+                # The ETag was computed when the page was kept: no hashing per request.
+                self.set_header("Etag", cached.etag)
+                if self.check_etag_header():
+                    self.set_status(304)
+                    self.finish()
+                else:
+                    self.finish(cached.body)
                 return
 
     async def head(self, *args: str) -> None:
@@ -127,7 +142,7 @@ class ReaderHandler(BaseHandler):
         cacheable = status == 200 and self.page_cacheable()
         self._rendering_for_cache = cacheable
         try:
-            body = self.render_string(template_name, **kwargs).decode("utf-8")
+            body = self.render_string(template_name, **kwargs)
         finally:
             self._rendering_for_cache = False
         content_type = "text/html; charset=UTF-8"
@@ -137,23 +152,24 @@ class ReaderHandler(BaseHandler):
     def store_page(
         self,
         cacheable: bool,
-        body: str,
+        body: str | bytes,
         content_type: str,
         scopes: tuple[str, ...],
         article_id: int | None,
     ) -> None:
         # An invalidation that arrived while this page was built makes it stale: do not keep it.
         if cacheable and self.application.cache.generation == self._cache_generation:
+            encoded = body.encode("utf-8") if isinstance(body, str) else body
             self.application.cache.set(
                 self.page_key(),
-                CachedPage(body, content_type, article_id),
+                CachedPage(encoded, content_type, article_id, page_etag(encoded)),
                 scopes=(*PAGE_SCOPES, *scopes),
                 ttl=PAGE_TTL_SECONDS,
                 region=PAGES,
             )
 
     async def finish_page(
-        self, body: str, content_type: str, status: int = 200, article_id: int | None = None
+        self, body: str | bytes, content_type: str, status: int = 200, article_id: int | None = None
     ) -> None:
         if status == 200:
             await self.count_view(article_id, content_type)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import hashlib
 import hmac
 import re
@@ -52,6 +53,15 @@ class CachedPage:
     etag: str
 
 
+@functools.lru_cache(maxsize=16)
+def reader_policy(header_code: str, footer_code: str) -> str | None:
+    """The CSP allowing the administrator's header/footer scripts (None: none to allow).
+
+    Parsed once per version of the code, not on every request."""
+    allowances = appearance.script_allowances(header_code, footer_code)
+    return content_security_policy(allowances.sources) if allowances.sources else None
+
+
 def page_etag(body: bytes) -> str:
     """The ETag Tornado would compute for ``body`` (a fresh render and a kept one agree)."""
     # Not a secret: the same hash Tornado's compute_etag uses.
@@ -71,9 +81,9 @@ class ReaderHandler(BaseHandler):
         if self._finished:
             return
         # The administrator's header/footer code runs on reader pages: its scripts are allowed.
-        allowances = appearance.script_allowances(self.site.header_code, self.site.footer_code)
-        if allowances.sources:
-            self.set_header("Content-Security-Policy", content_security_policy(allowances.sources))
+        policy = reader_policy(self.site.header_code, self.site.footer_code)
+        if policy is not None:
+            self.set_header("Content-Security-Policy", policy)
         self._cache_generation = self.application.cache.generation
         if self.page_cacheable():
             cached = self.application.cache.get(self.page_key(), region=PAGES)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import hashlib
 import hmac
 import re
@@ -44,9 +45,27 @@ _BOT = re.compile(
 
 @dataclass(frozen=True)
 class CachedPage:
-    body: str
+    """A kept page: its bytes as sent, encoded and hashed once when it is stored."""
+
+    body: bytes
     content_type: str
     article_id: int | None
+    etag: str
+
+
+@functools.lru_cache(maxsize=16)
+def reader_policy(header_code: str, footer_code: str) -> str | None:
+    """The CSP allowing the administrator's header/footer scripts (None: none to allow).
+
+    Parsed once per version of the code, not on every request."""
+    allowances = appearance.script_allowances(header_code, footer_code)
+    return content_security_policy(allowances.sources) if allowances.sources else None
+
+
+def page_etag(body: bytes) -> str:
+    """The ETag Tornado would compute for ``body`` (a fresh render and a kept one agree)."""
+    # Not a secret: the same hash Tornado's compute_etag uses.
+    return f'"{hashlib.sha1(body, usedforsecurity=False).hexdigest()}"'
 
 
 class ReaderHandler(BaseHandler):
@@ -62,9 +81,9 @@ class ReaderHandler(BaseHandler):
         if self._finished:
             return
         # The administrator's header/footer code runs on reader pages: its scripts are allowed.
-        allowances = appearance.script_allowances(self.site.header_code, self.site.footer_code)
-        if allowances.sources:
-            self.set_header("Content-Security-Policy", content_security_policy(allowances.sources))
+        policy = reader_policy(self.site.header_code, self.site.footer_code)
+        if policy is not None:
+            self.set_header("Content-Security-Policy", policy)
         self._cache_generation = self.application.cache.generation
         if self.page_cacheable():
             cached = self.application.cache.get(self.page_key(), region=PAGES)
@@ -72,7 +91,13 @@ class ReaderHandler(BaseHandler):
                 await self.count_view(cached.article_id, cached.content_type)
                 self.set_header("Content-Type", cached.content_type)
                 self.vary_on_browser_language()
-                self.finish(cached.body)
+                # The ETag was computed when the page was kept: no hashing per request.
+                self.set_header("Etag", cached.etag)
+                if self.check_etag_header():
+                    self.set_status(304)
+                    self.finish()
+                else:
+                    self.finish(cached.body)
                 return
 
     async def head(self, *args: str) -> None:
@@ -138,23 +163,24 @@ class ReaderHandler(BaseHandler):
             self._rendering_for_cache = False
         content_type = "text/html; charset=UTF-8"
         if cacheable:
-            self.store_page(cacheable, html.decode("utf-8"), content_type, scopes, article_id)
+            self.store_page(cacheable, html, content_type, scopes, article_id)
         # Sent as drawn: decoding and encoding a signed-in page again costs more than drawing it.
         await self.finish_page(html, content_type, status, article_id)
 
     def store_page(
         self,
         cacheable: bool,
-        body: str,
+        body: str | bytes,
         content_type: str,
         scopes: tuple[str, ...],
         article_id: int | None,
     ) -> None:
         # An invalidation that arrived while this page was built makes it stale: do not keep it.
         if cacheable and self.application.cache.generation == self._cache_generation:
+            encoded = body.encode("utf-8") if isinstance(body, str) else body
             self.application.cache.set(
                 self.page_key(),
-                CachedPage(body, content_type, article_id),
+                CachedPage(encoded, content_type, article_id, page_etag(encoded)),
                 scopes=(*PAGE_SCOPES, *scopes),
                 ttl=PAGE_TTL_SECONDS,
                 region=PAGES,

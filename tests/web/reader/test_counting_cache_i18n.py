@@ -8,6 +8,7 @@ from model import Article, DailyStat
 from model.base import utcnow
 from service import editor
 from tests.support.live import BlogClient, page_text
+from tests.support.meter import Meter, background_done
 from tests.web.reader.conftest import article_by_slug, article_url, invalidate, post_comment
 
 
@@ -199,3 +200,26 @@ def test_no_anonymous_reader_page_sets_a_cookie_or_holds_a_token(site):
             assert response.status_code == 200, path
             assert "Set-Cookie" not in response.headers, path
             assert not re.search(r'name="(_xsrf|form_time)" value="[^"]', response.text), path
+
+
+def test_a_cached_article_is_the_fresh_bytes_answers_if_none_match_and_runs_no_sql(site, client):
+    article = article_by_slug(site, "welcome-to-inkwell")
+    url = article_url(article)
+    fresh = client.get(url)
+    cached = client.get(url)
+    assert fresh.status_code == cached.status_code == 200
+    assert cached.content == fresh.content
+    assert cached.headers["Etag"] == fresh.headers["Etag"]
+    # A browser holding the page gets "not modified", without the body, and is still counted.
+    again = client.get(url, headers={"If-None-Match": cached.headers["Etag"]})
+    assert again.status_code == 304 and again.content == b""
+    assert client.get(url, headers={"If-None-Match": '"stale"'}).content == fresh.content
+    flush(site)
+    assert views(site, article.id) == 4
+    # The flush changed the counts the page shows: built afresh once, then served as kept.
+    rebuilt = client.get(url).content
+    background_done(site)
+    meter = Meter(site)
+    with meter.measure():
+        assert client.get(url).content == rebuilt
+    assert meter.statements == []

@@ -169,6 +169,10 @@ class CacheRegion:
         return len(self._entries)
 
 
+# How many scopes' invalidation times are remembered before the ones no load needs go.
+_DROPPED_SCOPES_KEPT = 4096
+
+
 class SiteCache:
     """Hot data in memory, each entry tagged with the scopes that invalidate it.
 
@@ -185,6 +189,10 @@ class SiteCache:
         }
         self._loading: dict[tuple[str, str], asyncio.Future[Any]] = {}
         self.generation = 0
+        # The generation at which each scope was last invalidated: a load is stale only when
+        # one of its own scopes (or everything) was dropped while it ran.
+        self._dropped_at: dict[str, int] = {}
+        self._loads_started: dict[int, int] = {}
 
     def get(self, key: str, default: Any = None, region: str = DATA) -> Any:
         """The cached value, or ``default`` when missing or past its TTL."""
@@ -229,6 +237,8 @@ class SiteCache:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._loading[(region, key)] = future
         generation = self.generation
+        tags = frozenset(scopes) | {key}
+        self._loads_started[generation] = self._loads_started.get(generation, 0) + 1
         try:
             value = await loader()
         except BaseException as exc:
@@ -237,16 +247,38 @@ class SiteCache:
             raise
         finally:
             self._loading.pop((region, key), None)
-        # An invalidation that arrived while loading makes this value stale: do not keep it.
-        if generation == self.generation and (keep is None or keep(value)):
+            self._load_done(generation)
+        # An invalidation of one of its scopes while loading makes this value stale: do not
+        # keep it. Other scopes' invalidations (a counter flush's "stats") do not matter.
+        if not self.dropped_since(tags, generation) and (keep is None or keep(value)):
             self.set(key, value, scopes, ttl, region)
         future.set_result(value)
         return value
 
+    def dropped_since(self, scopes: AbstractSet[str], generation: int) -> bool:
+        """Whether one of ``scopes`` (or everything) was invalidated after ``generation``."""
+        dropped_at = self._dropped_at
+        if dropped_at.get(ALL, -1) >= generation:
+            return True
+        return any(dropped_at.get(scope, -1) >= generation for scope in scopes)
+
+    def _load_done(self, generation: int) -> None:
+        left = self._loads_started.get(generation, 1) - 1
+        if left:
+            self._loads_started[generation] = left
+        else:
+            self._loads_started.pop(generation, None)
+
     def invalidate(self, scopes: Iterable[str]) -> int:
         """Drop every entry tagged with one of ``scopes``; returns how many went."""
         wanted = set(scopes)
+        for scope in wanted:
+            self._dropped_at[scope] = self.generation
         self.generation += 1
+        if len(self._dropped_at) > _DROPPED_SCOPES_KEPT:
+            # Only loads still running compare against these: forget what is older than all.
+            oldest = min(self._loads_started, default=self.generation)
+            self._dropped_at = {scope: at for scope, at in self._dropped_at.items() if at >= oldest}
         return sum(region.invalidate(wanted) for region in self.regions.values())
 
     def stats(self) -> dict[str, RegionStats]:

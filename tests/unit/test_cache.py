@@ -1,5 +1,6 @@
 """The per-process site cache: entries leave with their scopes or when their TTL runs out."""
 
+import asyncio
 from dataclasses import dataclass
 
 from extends.cache import ALL, SiteCache, approximate_size
@@ -60,3 +61,69 @@ def test_sizes_count_what_a_value_refers_to():
     big = approximate_size(Page("x" * 10_000, ["y" * 1_000] * 3))
     assert big - small >= 10_000 + 1_000  # the shared tag string counted once
     assert big - small < 10_000 + 3 * 1_000 + 1_000
+
+
+async def _load_while(cache: SiteCache, scopes: list[str], during: list[str]) -> object:
+    """Load "results" (scopes ``scopes``) while ``during`` is invalidated; what was kept."""
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def loader() -> str:
+        started.set()
+        await release.wait()
+        return "loaded"
+
+    load = asyncio.ensure_future(cache.get_or_load("results", loader, scopes=scopes))
+    await started.wait()
+    cache.invalidate(during)
+    release.set()
+    assert await load == "loaded"  # the caller gets its value either way
+    return cache.get("results")
+
+
+def kept(cache: SiteCache, scopes: list[str], during: list[str]) -> object:
+    return asyncio.run(_load_while(cache, scopes, during))
+
+
+def test_a_load_survives_an_invalidation_of_other_scopes():
+    # A counter flush drops "stats" every few seconds: search results in flight stay kept.
+    assert kept(SiteCache(), ["articles", "pages"], ["stats"]) == "loaded"
+
+
+def test_a_load_is_not_kept_when_its_own_scope_or_everything_is_dropped_meanwhile():
+    assert kept(SiteCache(), ["articles", "pages"], ["articles"]) is None
+    assert kept(SiteCache(), ["articles"], ["results"]) is None  # its key
+    assert kept(SiteCache(), ["articles"], [ALL]) is None
+
+
+def test_an_invalidation_before_a_load_starts_does_not_spoil_it():
+    cache = SiteCache()
+    cache.invalidate(["articles"])
+    assert kept(cache, ["articles"], ["stats"]) == "loaded"
+
+
+def test_remembered_invalidations_stay_bounded_and_still_protect_running_loads():
+    asyncio.run(_many_invalidations_during_a_load())
+
+
+async def _many_invalidations_during_a_load() -> None:
+    cache = SiteCache()
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def loader() -> str:
+        started.set()
+        await release.wait()
+        return "loaded"
+
+    load = asyncio.ensure_future(cache.get_or_load("results", loader, scopes=["articles"]))
+    await started.wait()
+    cache.invalidate(["articles"])
+    for number in range(10_000):
+        cache.invalidate([f"article:{number}"])
+    release.set()
+    await load
+    assert cache.get("results") is None
+    for number in range(10_000, 20_000):
+        cache.invalidate([f"article:{number}"])
+    assert len(cache._dropped_at) <= 4097

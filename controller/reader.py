@@ -19,6 +19,18 @@ log = logging.getLogger("blog.reader")
 T = TypeVar("T")
 P = ParamSpec("P")
 
+# How often a reader waiting on another's search of the same words tries again as itself
+# when that search was refused for the other reader's limit.
+SEARCH_ATTEMPTS = 3
+
+
+class SearchRefused(Exception):
+    """A search's client is over the limit; ``wait`` seconds until it may search again."""
+
+    def __init__(self, wait: int):
+        super().__init__(wait)
+        self.wait = wait
+
 
 class ListingHandler(ReaderHandler):
     """A paginated list of articles; the page size comes from the site settings only."""
@@ -163,36 +175,55 @@ class SearchHandler(ReaderHandler):
 
     async def search_results(self, query: str, page: int) -> search.SearchResults:
         """A page of results: from the cache (every article change drops it), else searched,
-        which counts against the client's limit (a repeated query costs nothing)."""
+        which counts against the client's limit (a repeated query costs nothing).
+
+        The search that runs claims its words before it asks the limit: readers asking for
+        the same words meanwhile wait for its results and count nothing. If that search is
+        refused (someone else's limit), a waiter tries again as itself.
+        """
         per_page = self.site.posts_per_page
         key = search.cache_key(query, page, per_page)
-        cache = self.application.cache
-        cached: search.SearchResults | None = cache.get(key)
-        if cached is not None:
-            return cached
-        if cache.is_loading(key):
-            # Someone is searching these words right now: wait for those results, free.
-            return await cache.get_or_load(
-                key, lambda: self.run(search.search_articles, query, page, per_page)
-            )
+        address = self.request.remote_ip or ""
+        for _ in range(SEARCH_ATTEMPTS):
+            mine = False
+
+            async def limited_search() -> search.SearchResults:
+                nonlocal mine
+                mine = True
+                wait = await self.search_wait(address)
+                if wait:
+                    raise SearchRefused(wait)
+                return await self.run(search.search_articles, query, page, per_page)
+
+            try:
+                return await self.application.cache.get_or_load(
+                    key,
+                    limited_search,
+                    scopes=search.CACHE_SCOPES,
+                    ttl=search.CACHE_TTL_SECONDS,
+                )
+            except SearchRefused as refused:
+                if mine:
+                    raise self.searching_too_often(refused.wait) from None
+        # Search after search refused for others' limits: this reader's turn is not near.
+        raise self.searching_too_often(max(1, await self.search_wait(address, count=False)))
+
+    def searching_too_often(self, wait: int) -> PageError:
+        return PageError(
+            429,
+            self._("You are searching too often. Please wait a minute and try again."),
+            retry_after=wait,
+        )
+
+    async def search_wait(self, address: str, count: bool = True) -> int:
+        """Seconds this address must wait before searching (0: go; counted if ``count``)."""
+        limit = self.application.search_limit
         try:
-            wait = await self.application.search_limit.hit(self.request.remote_ip or "")
+            return await (limit.hit(address) if count else limit.retry_after(address))
         except RateLimitUnavailable:
             # Redis is down: searching still works, the results cache still spares the database.
             log.warning("search rate limit unavailable; letting a search through")
-            wait = 0
-        if wait:
-            raise PageError(
-                429,
-                self._("You are searching too often. Please wait a minute and try again."),
-                retry_after=wait,
-            )
-        return await cache.get_or_load(
-            key,
-            lambda: self.run(search.search_articles, query, page, per_page),
-            scopes=search.CACHE_SCOPES,
-            ttl=search.CACHE_TTL_SECONDS,
-        )
+            return 0
 
 
 class LanguageHandler(ReaderHandler):

@@ -4,6 +4,7 @@ when an article changes (on every instance), and one client cannot flood it."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -114,23 +115,31 @@ def test_a_client_searching_too_often_is_told_to_wait(site, client):
     assert chinese.status_code == 429 and "搜索太频繁" in chinese.text
 
 
-def test_many_readers_of_one_address_searching_the_same_words_at_once_are_not_refused(site, client):
+def test_many_readers_of_one_address_searching_the_same_words_at_once_are_not_refused(
+    start_app, database_url, redis_url
+):
     # Behind one address (an office, a proxy) many readers ask for the same new words at
-    # the same moment: one search runs, the others wait for its results and count nothing.
+    # the same moment: one search runs, the others wait for its results and count nothing
+    # (the limit lives in Redis, so the count takes a round trip the crowd could slip into).
+    site = start_app(database_url, redis_urls=[redis_url])
+    site.service(load_demo_site)
+    client = BlogClient(site.url)
     office = {"X-Real-IP": "198.51.100.8"}
     readers = SEARCHES_PER_MINUTE * 3
+    start = threading.Barrier(32)
+
+    def read(_: int) -> int:
+        reader = BlogClient(site.url)
+        start.wait(timeout=30)
+        return reader.get("/search?q=markdown+tornado", headers=office).status_code
+
     with ThreadPoolExecutor(max_workers=32) as pool:
-        statuses = list(
-            pool.map(
-                lambda _: (
-                    BlogClient(site.url)
-                    .get("/search?q=markdown+tornado", headers=office)
-                    .status_code
-                ),
-                range(readers),
-            )
-        )
-    assert statuses == [200] * readers
+        statuses = list(pool.map(read, range(readers - readers % 32)))
+    assert statuses == [200] * (readers - readers % 32)
+    # The crowd counted one search: the office may still search as often as anyone.
+    for number in range(SEARCHES_PER_MINUTE - 1):
+        assert client.get(f"/search?q=office{number}", headers=office).status_code == 200
+    assert client.get("/search?q=office+more", headers=office).status_code == 429
 
 
 def wait_subscribed(live: Any) -> None:

@@ -59,7 +59,7 @@ from controller.admin import pages as admin_pages
 from controller.admin import redirects as admin_redirects
 from controller.admin import twofactor as admin_twofactor
 from controller.admin import users as admin_users
-from controller.article import CommentGuard
+from controller.article import CommentGuard, CommentWriter
 from controller.base import Route
 from controller.origin import AllowedHosts, BadHostHandler, TrustedProxies, resolve_client
 from controller.redirects import OldUrlHandler
@@ -213,6 +213,8 @@ class Application(tornado.web.Application):
             attempts_per_minute=config.comment_attempts_per_minute,
             min_seconds=config.comment_min_seconds,
         )
+        # Comments to one article written several per transaction (see CommentWriter).
+        self.comment_writer = CommentWriter(self)
         self.qr_limit = build_rate_limit(
             self.redis_clients, config.qr_tickets_per_minute, 60, "ratelimit:qr:", clock
         )

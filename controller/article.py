@@ -6,16 +6,22 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import tornado.web
 
 from controller import live, notifications
 from controller.base import PageError
 from controller.reader_base import FORM_TIME_NAME, PAGE_SCOPES, ReaderHandler
+from extends.batching import KeyedBatcher
 from extends.clock import Clock
 from extends.ratelimit import RateLimit, RateLimitUnavailable, build_rate_limit
 from extends.redis import RedisClient
 from service import articles, comments, seo
+from service.errors import ServiceError
+
+if TYPE_CHECKING:
+    from main import Application
 
 log = logging.getLogger("blog.comments")
 
@@ -52,6 +58,41 @@ class CommentGuard:
             redis_clients, attempts_per_minute, 60, "ratelimit:comment-try:", clock
         )
         return cls(limiter=limiter, attempts=attempts, clock=clock, min_seconds=min_seconds)
+
+
+class CommentWriter:
+    """Writes readers' comments, one article at a time, several comments per transaction.
+
+    Comments to one article are serialised by its row lock, so each post used to wait for
+    the lock, its statements and a commit of its own. Here the first post to an article is
+    written at once; those arriving while it is written go in together in the next batch:
+    one lock, a fixed number of statements, one commit, one invalidation and one live
+    message for all of them. Each post still gets its own floor, or its own refusal.
+    """
+
+    def __init__(self, app: Application) -> None:
+        self.app = app
+        self.batches: KeyedBatcher[int, comments.CommentRequest, comments.PostedComment] = (
+            KeyedBatcher(self._write)
+        )
+
+    async def post(
+        self, article_id: int, request: comments.CommentRequest
+    ) -> comments.PostedComment:
+        """The posted comment; a ServiceError says why it was refused."""
+        return await self.batches.submit(article_id, request)
+
+    async def _write(
+        self, article_id: int, requests: list[comments.CommentRequest]
+    ) -> list[comments.PostedComment | ServiceError]:
+        outcomes = await self.app.run_service(comments.post_comments, article_id, requests)
+        posted = [outcome.id for outcome in outcomes if isinstance(outcome, comments.PostedComment)]
+        if posted:
+            await self.app.invalidate(
+                f"comments:{article_id}", "comments", f"article:{article_id}", "pages", "stats"
+            )
+            await live.comments_changed(self.app, [article_id], posted)
+        return outcomes
 
 
 def article_scopes(article_id: int) -> tuple[str, ...]:
@@ -164,31 +205,29 @@ class CommentHandler(ArticleHandler):
         else:
             refusal = await self.spam_refusal()
         if refusal is None:
+            request = comments.CommentRequest(
+                form, self.site.comment_mode, self.current_user is not None, self.ip_hash()
+            )
             try:
-                posted = await self.run(
-                    comments.post_comment,
-                    int(article_id),
-                    form,
-                    self.site.comment_mode,
-                    self.current_user is not None,
-                    self.ip_hash(),
-                )
-            except PageError as exc:
+                posted = await self.application.comment_writer.post(int(article_id), request)
+            except ServiceError as exc:
                 if exc.status_code == 404:
-                    raise
-                refusal = (exc.status_code, exc.message)
+                    raise PageError(404, self.service_message(exc)) from exc
+                refusal = (exc.status_code, self.service_message(exc))
         if refusal is not None:
             page = await self.run(articles.article_page, int(article_id))
             await self.show_article(page, form, status=refusal[0], error=refusal[1])
             return
-        await self.invalidate(
-            f"comments:{article_id}", "comments", f"article:{article_id}", "pages", "stats"
-        )
-        # The article nginx may still hold for a second is not what this commenter sees next.
+        # The comment writer dropped the cached pages and told the open ones. The article
+        # nginx may still hold for a second is not what this commenter sees next.
         self.mark_wrote()
-        await live.comments_changed(self.application, [int(article_id)], [posted.id])
         notifications.comment_posted(
-            self, posted.id, posted.pending, form.author_email.strip(), self.wants_replies()
+            self,
+            posted.id,
+            posted.pending,
+            form.author_email.strip(),
+            self.wants_replies(),
+            is_reply=posted.reply_to is not None,
         )
         if posted.pending:
             self.redirect(f"{posted.article_url}?comment=pending#comment-form", status=303)

@@ -149,21 +149,29 @@ def _after(handler: BaseHandler, what: str, gather: Gather) -> None:
 
 
 def comment_posted(
-    handler: BaseHandler, comment_id: int, pending: bool, email: str, wants_replies: bool
+    handler: BaseHandler,
+    comment_id: int,
+    pending: bool,
+    email: str,
+    wants_replies: bool,
+    is_reply: bool = True,
 ) -> None:
     """A reader's comment is in: a confirmation if they asked for replies, then a moderation
-    notice (it waits) or reply notices (it is visible)."""
+    notice (it waits) or reply notices (it is visible and answers a comment)."""
     language = handler.locale.code
+    confirm = wants_replies and bool(email)
+    if not (confirm or pending or is_reply):
+        return  # nobody to tell: no work after the answer
 
     async def gather(app: Application, key: bytes) -> list[Notice]:
         notices = []
-        if wants_replies and email:
+        if confirm:
             notices.append(
                 await app.run_service(notifications.subscribe_replies, comment_id, email, language)
             )
         if pending:
             notices += await app.run_service(notifications.moderation_notices, comment_id, key)
-        else:
+        elif is_reply:
             notices += await app.run_service(notifications.reply_notices, [comment_id])
         return notices
 

@@ -5,18 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import nh3
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from model import Article, Comment, User
+from model.base import utcnow
 from service.articles import article_path, listable, page_path, visible
 from service.avatars import avatar_html
-from service.errors import Conflict, Forbidden, Invalid, NotFound
+from service.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 
 MAX_NAME = 64
 MAX_EMAIL = 255
@@ -65,6 +66,7 @@ class PostedComment:
     floor: int
     pending: bool
     article_url: str
+    reply_to: int | None = None
 
 
 def comment_html(text: str) -> str:
@@ -187,6 +189,17 @@ def clean_form(form: CommentForm) -> CommentForm:
     return CommentForm(name, email, content, form.reply_to)
 
 
+@dataclass(frozen=True)
+class CommentRequest:
+    """One reader's comment as posted: the form, the site's moderation mode at the time,
+    whether a signed-in author wrote it, and the hash of the address it came from."""
+
+    form: CommentForm
+    mode: str
+    is_author: bool
+    ip_hash: str
+
+
 def post_comment(
     session: Session,
     article_id: int,
@@ -195,43 +208,79 @@ def post_comment(
     is_author: bool,
     ip_hash: str,
 ) -> PostedComment:
-    """Add a comment on the next free floor of a readable article.
+    """Add a comment on the next free floor of a readable article (``post_comments`` for
+    one comment: its refusal is raised)."""
+    (outcome,) = post_comments(
+        session, article_id, [CommentRequest(form, mode, is_author, ip_hash)]
+    )
+    if isinstance(outcome, ServiceError):
+        raise outcome
+    return outcome
 
-    The first statement writes the article row (the comment count), which takes its
-    write lock on MariaDB and the database write lock on SQLite: posts to one article
-    are serialised, so two of them never read the same highest floor.
+
+def post_comments(
+    session: Session, article_id: int, requests: list[CommentRequest]
+) -> list[PostedComment | ServiceError]:
+    """Add comments to one article on consecutive free floors, in one transaction; for
+    each request, in order, the posted comment or why it was refused.
+
+    The first write takes the article row's write lock on MariaDB (the database's write
+    lock on SQLite), so posts to one article are serialised and two never read the same
+    highest floor. Everything inside the lock is a fixed number of statements however many
+    comments the batch carries.
     """
-    if mode == "closed":
-        raise Forbidden("Comments are closed.")
-    if session.scalar(select(Article.comments_enabled).where(Article.id == article_id)) is False:
-        raise Forbidden("Comments are closed here.")
-    form = clean_form(form)
-    pending = mode == "moderated" and not is_author
+    outcomes: list[PostedComment | ServiceError | None] = [None] * len(requests)
+    accepted: list[tuple[int, CommentForm, bool, CommentRequest]] = []
+    for number, request in enumerate(requests):
+        if request.mode == "closed":
+            outcomes[number] = Forbidden("Comments are closed.")
+            continue
+        try:
+            form = clean_form(request.form)
+        except Invalid as exc:
+            outcomes[number] = exc
+            continue
+        pending = request.mode == "moderated" and not request.is_author
+        accepted.append((number, form, pending, request))
+    if accepted:
+        for outcome, (number, *_) in zip(
+            _write_comments(session, article_id, accepted), accepted, strict=True
+        ):
+            outcomes[number] = outcome
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+_Accepted = list[tuple[int, CommentForm, bool, CommentRequest]]
+
+
+def _write_comments(
+    session: Session, article_id: int, accepted: _Accepted
+) -> list[PostedComment | ServiceError]:
+    """``_insert_comments``, tried again when another writer held the floors or the lock."""
     for attempt in range(FLOOR_ATTEMPTS):
         try:
-            return _insert_comment(session, article_id, form, pending, is_author, ip_hash)
+            return _insert_comments(session, article_id, accepted)
         except (IntegrityError, OperationalError) as exc:
             session.rollback()
             if isinstance(exc, OperationalError) and not _is_contention(exc):
                 raise
             if attempt == FLOOR_ATTEMPTS - 1:
-                raise Conflict("Many comments are arriving at once. Please post again.") from exc
+                return [
+                    Conflict("Many comments are arriving at once. Please post again.")
+                    for _ in accepted
+                ]
     raise AssertionError("unreachable")
 
 
-def _insert_comment(
-    session: Session,
-    article_id: int,
-    form: CommentForm,
-    pending: bool,
-    is_author: bool,
-    ip_hash: str,
-) -> PostedComment:
+def _insert_comments(
+    session: Session, article_id: int, accepted: _Accepted
+) -> list[PostedComment | ServiceError]:
+    shown = sum(1 for _, _, pending, _ in accepted if not pending)
     locked = session.execute(
         update(Article)
         .where(Article.id == article_id, *visible())
         .values(
-            comment_count=Article.comment_count + (0 if pending else 1),
+            comment_count=Article.comment_count + shown,
             # A comment is not an edit of the article.
             updated_at=Article.updated_at,
         )
@@ -240,40 +289,85 @@ def _insert_comment(
     assert isinstance(locked, CursorResult)  # an UPDATE's result: it has a rowcount
     if locked.rowcount == 0:
         session.rollback()
-        raise NotFound("There is no such article.")
-    reply_to = None
-    if form.reply_to is not None:
-        reply_to = session.scalar(
-            select(Comment.id).where(
-                Comment.id == form.reply_to,
-                Comment.article_id == article_id,
-                Comment.status == "visible",
+        return [NotFound("There is no such article.") for _ in accepted]
+    # Read under the lock: on MariaDB the first read of a transaction fixes its snapshot,
+    # and the highest floor must be read after the previous writer's commit.
+    highest = (
+        select(func.max(Comment.floor)).where(Comment.article_id == article_id).scalar_subquery()
+    )
+    article = session.execute(
+        select(Article.comments_enabled, Article.kind, Article.slug, highest).where(
+            Article.id == article_id
+        )
+    ).one()
+    if article.comments_enabled is False:
+        session.rollback()
+        return [Forbidden("Comments are closed here.") for _ in accepted]
+    url = (
+        page_path(article.slug)
+        if article.kind == "page"
+        else article_path(article_id, article.slug)
+    )
+    answered = {form.reply_to for _, form, _, _ in accepted if form.reply_to is not None}
+    if answered:
+        answered = set(
+            session.scalars(
+                select(Comment.id).where(
+                    Comment.id.in_(answered),
+                    Comment.article_id == article_id,
+                    Comment.status == "visible",
+                )
             )
         )
-        if reply_to is None:
-            session.rollback()
-            raise Invalid("The comment you answer does not exist.")
-    floor = (
-        session.scalar(select(func.max(Comment.floor)).where(Comment.article_id == article_id)) or 0
-    ) + 1
-    comment = Comment(
-        article_id=article_id,
-        floor=floor,
-        reply_to_id=reply_to,
-        author_name=form.author_name,
-        author_email=form.author_email,
-        content=form.content,
-        status="pending" if pending else "visible",
-        is_author=is_author,
-        ip_hash=ip_hash,
-    )
-    session.add(comment)
+    outcomes: list[PostedComment | ServiceError] = []
+    rows: list[dict[str, object]] = []
+    refused_shown = 0
+    floor = article[3] or 0
+    created_at = utcnow()
+    for _, form, pending, request in accepted:
+        if form.reply_to is not None and form.reply_to not in answered:
+            outcomes.append(Invalid("The comment you answer does not exist."))
+            refused_shown += 0 if pending else 1
+            continue
+        floor += 1
+        rows.append(
+            {
+                "article_id": article_id,
+                "floor": floor,
+                "reply_to_id": form.reply_to,
+                "author_name": form.author_name,
+                "author_email": form.author_email,
+                "content": form.content,
+                "status": "pending" if pending else "visible",
+                "is_author": request.is_author,
+                "ip_hash": request.ip_hash,
+                "created_at": created_at,
+            }
+        )
+        outcomes.append(PostedComment(0, floor, pending, url, form.reply_to))
+    if refused_shown:
+        session.execute(
+            update(Article)
+            .where(Article.id == article_id)
+            .values(
+                comment_count=Article.comment_count - refused_shown,
+                updated_at=Article.updated_at,
+            )
+        )
+    if rows:
+        inserted = session.execute(
+            insert(Comment).returning(Comment.id, Comment.floor, sort_by_parameter_order=True),
+            rows,
+        ).all()
+        ids = {row.floor: row.id for row in inserted}
+        outcomes = [
+            replace(outcome, id=ids[outcome.floor])
+            if isinstance(outcome, PostedComment)
+            else outcome
+            for outcome in outcomes
+        ]
     session.commit()
-    kind, slug = session.execute(
-        select(Article.kind, Article.slug).where(Article.id == article_id)
-    ).one()
-    url = page_path(slug) if kind == "page" else article_path(article_id, slug)
-    return PostedComment(comment.id, floor, pending, url)
+    return outcomes
 
 
 def _is_contention(exc: OperationalError) -> bool:

@@ -87,3 +87,48 @@ def test_no_comments_on_drafts(db):
     draft = db.scalar(select(Article).where(Article.status == "draft"))
     with pytest.raises(NotFound):
         comments.post_comment(db, draft.id, form(), "open", False, "h")
+
+
+def test_a_batch_of_comments_gets_consecutive_floors_and_each_its_own_answer(db):
+    # What the comment writer sends when several readers post to one article at once.
+    load_demo_site(db)
+    article = published_article(db)
+    before = article.comment_count
+    first = comments.post_comment(db, article.id, form("First"), "open", False, "h")
+    requests = [
+        comments.CommentRequest(form("Second"), "open", False, "a"),
+        comments.CommentRequest(form(""), "open", False, "b"),  # empty: refused alone
+        comments.CommentRequest(form("Answer", reply_to=first.id), "open", True, "c"),
+        comments.CommentRequest(form("Lost", reply_to=999999), "open", False, "d"),
+        comments.CommentRequest(form("Waits"), "moderated", False, "e"),
+        comments.CommentRequest(form("Shut"), "closed", False, "f"),
+        comments.CommentRequest(form("Third"), "open", False, "g"),
+    ]
+    outcomes = comments.post_comments(db, article.id, requests)
+    assert [type(outcome).__name__ for outcome in outcomes] == [
+        "PostedComment", "Invalid", "PostedComment", "Invalid", "PostedComment", "Forbidden",
+        "PostedComment",
+    ]  # fmt: skip
+    posted = [outcome for outcome in outcomes if isinstance(outcome, comments.PostedComment)]
+    assert [p.floor for p in posted] == [3, 4, 5, 6]
+    assert [p.pending for p in posted] == [False, False, True, False]
+    assert posted[1].reply_to == first.id
+    # Each answer names its own row.
+    stored = {c.id: (c.floor, c.content, c.status) for c in db.scalars(select(Comment))}
+    assert [stored[p.id] for p in posted] == [
+        (3, "Second", "visible"), (4, "Answer", "visible"), (5, "Waits", "pending"),
+        (6, "Third", "visible"),
+    ]  # fmt: skip
+    db.expire_all()
+    # The refused reply and the waiting comment are not counted.
+    assert db.get(Article, article.id).comment_count == before + 4
+    assert comments.recount_comments(db, article.id) == before + 4
+
+
+def test_a_batch_for_an_article_that_cannot_be_read_refuses_every_comment(db):
+    load_demo_site(db)
+    draft = db.scalar(select(Article).where(Article.status == "draft"))
+    requests = [comments.CommentRequest(form(f"C{n}"), "open", False, "h") for n in range(3)]
+    outcomes = comments.post_comments(db, draft.id, requests)
+    assert all(isinstance(outcome, NotFound) for outcome in outcomes)
+    assert db.scalar(select(Comment).where(Comment.article_id == draft.id)) is None

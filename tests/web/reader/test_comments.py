@@ -196,23 +196,30 @@ def test_fifty_comments_at_once_get_floors_one_to_fifty(site):
     tokens = [form_time(reader, f"/article/{article.id}/{article.slug}") for reader in readers]
 
     def post(index):
-        return (
-            readers[index]
-            .post_form(
-                f"/article/{article.id}/comment",
-                {
-                    "author_name": f"Reader {index}",
-                    "content": f"Comment {index}",
-                    "form_time": tokens[index],
-                },
-            )
-            .status_code
+        return readers[index].post_form(
+            f"/article/{article.id}/comment",
+            {
+                "author_name": f"Reader {index}",
+                "content": f"Comment {index}",
+                "form_time": tokens[index],
+            },
         )
 
     with ThreadPoolExecutor(max_workers=50) as pool:
-        statuses = list(pool.map(post, range(50)))
-    assert statuses == [303] * 50
+        responses = list(pool.map(post, range(50)))
+    assert [response.status_code for response in responses] == [303] * 50
     assert floors(site, article.id) == list(range(1, 51))
+    # Written several to a transaction, each reader is still sent to the floor of its own words.
+    stored = site.service(
+        lambda s: dict(
+            s.execute(
+                select(Comment.floor, Comment.content).where(Comment.article_id == article.id)
+            ).all()
+        )
+    )
+    for index, response in enumerate(responses):
+        floor = int(response.headers["Location"].rpartition("#floor-")[2])
+        assert stored[floor] == f"Comment {index}"
     assert "50 comments" in page_text(readers[0].get(f"/article/{article.id}/{article.slug}").text)
 
 
@@ -238,3 +245,35 @@ def test_one_address_flooding_comment_posts_gets_429_from_every_instance(
         assert int(refused.headers["Retry-After"]) > 0
         assert "You are commenting too often" in page_text(refused.text)
         assert 'id="comment-form"' not in refused.text  # a short page: nothing was loaded
+
+
+def test_readers_on_two_instances_posting_at_once_all_get_floors(
+    start_app, database_url, redis_url
+):
+    # Each instance writes its batch of comments to the article; the two batches take turns
+    # at the article's lock, and the second must see the floors the first just took.
+    from service.demo import load_demo_site
+
+    instances = [start_app(database_url, redis_urls=[redis_url]) for _ in range(2)]
+    instances[0].service(load_demo_site)
+    for live in instances:
+        live.app.comment_guard.min_seconds = 0
+        live.app.comment_guard.limiter = MemoryRateLimit(limit=1000, window=60)
+        live.app.comment_guard.attempts = MemoryRateLimit(limit=1000, window=60)
+    article = article_by_slug(instances[0], "writing-in-markdown")  # one comment already
+    path = f"/article/{article.id}/{article.slug}"
+    readers = [BlogClient(instances[n % 2].url) for n in range(60)]
+    tokens = [form_time(reader, path) for reader in readers]
+
+    def post(index):
+        return readers[index].post_form(
+            f"/article/{article.id}/comment",
+            {"author_name": f"R{index}", "content": f"Words {index}", "form_time": tokens[index]},
+        )
+
+    with ThreadPoolExecutor(max_workers=60) as pool:
+        responses = list(pool.map(post, range(60)))
+    assert [response.status_code for response in responses] == [303] * 60
+    assert floors(instances[0], article.id) == list(range(1, 62))
+    for live in instances:
+        assert "61 comments" in page_text(BlogClient(live.url).get(path).text)

@@ -80,7 +80,7 @@ from extends.counters import Counters, MemoryCounters
 from extends.counters_redis import RedisCounters
 from extends.database import make_engine, make_sessionmaker
 from extends.errors import DatabaseUnavailable
-from extends.gc_tuning import tune_garbage_collector
+from extends.gc_tuning import YoungCollections, tune_garbage_collector
 from extends.health import HealthMonitor
 from extends.i18n import load_translations
 from extends.jobs import Job, Lease, LocalLease, PeriodicJobs
@@ -486,7 +486,10 @@ def serve(config: Settings) -> int:
             loop.add_signal_handler(signum, stopping.set)
         app.start_background()
         tune_garbage_collector()
+        young_collections = YoungCollections()
+        young_collections.start()
         await stopping.wait()
+        young_collections.stop()
         log.info("signal received: shutting down (in flight: %d)", app.in_flight)
         await app.shutdown(server)
 

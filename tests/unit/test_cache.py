@@ -63,8 +63,8 @@ def test_sizes_count_what_a_value_refers_to():
     assert big - small < 10_000 + 3 * 1_000 + 1_000
 
 
-async def _load_while(cache: SiteCache, scopes: list[str], during: list[str]) -> object:
-    """Load "results" (scopes ``scopes``) while ``during`` is invalidated; what was kept."""
+async def _held_load(cache: SiteCache, scopes: list[str]) -> tuple[asyncio.Future, asyncio.Event]:
+    """A load of "results" (scopes ``scopes``) under way, and the event that lets it finish."""
     started = asyncio.Event()
     release = asyncio.Event()
 
@@ -75,6 +75,12 @@ async def _load_while(cache: SiteCache, scopes: list[str], during: list[str]) ->
 
     load = asyncio.ensure_future(cache.get_or_load("results", loader, scopes=scopes))
     await started.wait()
+    return load, release
+
+
+async def _load_while(cache: SiteCache, scopes: list[str], during: list[str]) -> object:
+    """Load "results" (scopes ``scopes``) while ``during`` is invalidated; what was kept."""
+    load, release = await _held_load(cache, scopes)
     cache.invalidate(during)
     release.set()
     assert await load == "loaded"  # the caller gets its value either way
@@ -108,16 +114,7 @@ def test_remembered_invalidations_stay_bounded_and_still_protect_running_loads()
 
 async def _many_invalidations_during_a_load() -> None:
     cache = SiteCache()
-    started = asyncio.Event()
-    release = asyncio.Event()
-
-    async def loader() -> str:
-        started.set()
-        await release.wait()
-        return "loaded"
-
-    load = asyncio.ensure_future(cache.get_or_load("results", loader, scopes=["articles"]))
-    await started.wait()
+    load, release = await _held_load(cache, ["articles"])
     cache.invalidate(["articles"])
     for number in range(10_000):
         cache.invalidate([f"article:{number}"])
